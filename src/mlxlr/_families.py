@@ -1,0 +1,280 @@
+"""The core families: constant, linear, cosine, exponential and step decay."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable
+from typing import final
+
+import mlx.core as mx
+from typing_extensions import override
+
+from ._algebra import Builtin
+from ._checks import (
+    IntPower,
+    check_bool,
+    check_int,
+    check_positive,
+    check_real,
+    remaining,
+    underflow_limit,
+)
+
+
+@final
+class Constant(Builtin):
+    """The same value at every step.
+
+    A constant has no duration of its own (``Constant(1) >> s`` is an error:
+    use ``Constant(1).for_steps(n) >> s``), but in sums and products it never
+    extends the duration of the other side.
+
+    Args:
+        value: The value.
+
+    Example:
+        >>> import mlxlr
+        >>> print(mlxlr.Constant(3e-4).at(10**9))
+        0.0003000000142492354
+    """
+
+    def __init__(self, value: float) -> None:
+        self.value = check_real("value", value)
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        return mx.full(t.shape, self.value, dtype=mx.float32)
+
+
+@final
+class Linear(Builtin):
+    r"""Linear interpolation from ``init`` to ``end`` over ``steps`` steps, then ``end``.
+
+    .. math::
+        v(t) = \text{init} + (\text{end} - \text{init}) \cdot \min(t, T) / T
+
+    Equals MLX's ``linear_schedule(init, end, steps)``, Optax's
+    ``linear_schedule(init, end, steps)`` and PyTorch's ``LinearLR`` (with
+    ``init = base_lr * start_factor``, ``end = base_lr * end_factor`` and
+    ``steps = total_iters``).
+
+    Args:
+        init: The value at step 0.
+        end: The value from step ``steps`` on.
+        steps: The number of steps to go from ``init`` to ``end`` (the duration).
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Linear(0.0, 1e-3, steps=100)
+        >>> print(f"{s.at(0):.2e} {s.at(50):.2e} {s.at(1000):.2e}")
+        0.00e+00 5.00e-04 1.00e-03
+    """
+
+    def __init__(self, init: float, end: float, steps: int) -> None:
+        self.init = check_real("init", init)
+        self.end = check_real("end", end)
+        self.steps = check_int("steps", steps)
+
+    @property
+    @override
+    def duration(self) -> int:
+        return self.steps
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        done, left = remaining(t, self.steps)
+        return self.init * left + self.end * done
+
+
+@final
+class CosineDecay(Builtin):
+    r"""Half a cosine from ``init`` down to ``end`` over ``decay_steps`` steps, then ``end``.
+
+    .. math::
+        v(t) = \text{end} + (\text{init} - \text{end}) \cdot
+               \tfrac12 \left(1 + \cos\left(\pi \min(t, T) / T\right)\right)
+
+    Equals MLX's ``cosine_decay(init, decay_steps, end)``, Optax's
+    ``cosine_decay_schedule(init, decay_steps, alpha=end / init)`` and PyTorch's
+    ``CosineAnnealingLR(T_max=decay_steps, eta_min=end)`` up to ``T_max``
+    (PyTorch's keeps following the cosine after ``T_max``; this one holds ``end``).
+
+    The value is computed as ``end + (init - end) * sin(pi/2 * (T - t) / T) ** 2``
+    with ``T - t`` formed in integers, so it stays accurate at the very end of
+    a decay over billions of steps.
+
+    Args:
+        init: The value at step 0.
+        decay_steps: The number of steps to decay over (the duration).
+        end: The value from step ``decay_steps`` on.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.CosineDecay(1.0, decay_steps=100, end=0.1)
+        >>> print(f"{s.at(0):.3f} {s.at(50):.3f} {s.at(100):.3f}")
+        1.000 0.550 0.100
+    """
+
+    def __init__(self, init: float, decay_steps: int, end: float = 0.0) -> None:
+        self.init = check_real("init", init)
+        self.decay_steps = check_int("decay_steps", decay_steps)
+        self.end = check_real("end", end)
+
+    @property
+    @override
+    def duration(self) -> int:
+        return self.decay_steps
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        _, left = remaining(t, self.decay_steps)
+        return self.end + (self.init - self.end) * mx.square(mx.sin((0.5 * math.pi) * left))
+
+
+@final
+class ExponentialDecay(Builtin):
+    r"""``init`` times ``decay_rate`` once every ``decay_steps`` steps, continuously or in stairs.
+
+    .. math::
+        v(t) = \text{init} \cdot r^{t / T}
+        \quad\text{or, with staircase,}\quad
+        v(t) = \text{init} \cdot r^{\lfloor t / T \rfloor}
+
+    clipped at ``end`` when it is given. Equals MLX's
+    ``exponential_decay(init, decay_rate)`` (``decay_steps=1``), Optax's
+    ``exponential_decay(init, transition_steps, decay_rate, staircase=...,
+    end_value=end)`` with ``transition_begin=0``, Keras's
+    ``ExponentialDecay(init, decay_steps, decay_rate, staircase)`` and PyTorch's
+    ``ExponentialLR(gamma=decay_rate)``.
+
+    MLX computes ``decay_rate ** step`` in float32, which drifts from the
+    exact value as the step grows (0.14% at step 10**5 for a rate of 0.99999,
+    13% at 10**7). mlxlr multiplies powers of the rate precomputed in float64
+    and equals the exact value to a few float32 roundings at every step.
+
+    Args:
+        init: The value at step 0.
+        decay_rate: The factor per ``decay_steps`` steps, in ``(0, 1]``; a rate
+            above 1 (growth) needs ``end`` as its cap.
+        decay_steps: The steps over which the value is multiplied by ``decay_rate``.
+        staircase: Decay in whole stairs (``floor(t / decay_steps)``).
+        end: A floor for a decay (a cap for a growth), as Optax's ``end_value``.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.ExponentialDecay(1.0, 0.5, decay_steps=10)
+        >>> print(f"{s.at(10):.3f} {s.at(15):.4f} {s.at(20):.3f}")
+        0.500 0.3536 0.250
+    """
+
+    def __init__(
+        self,
+        init: float,
+        decay_rate: float,
+        decay_steps: int = 1,
+        staircase: bool = False,
+        end: float | None = None,
+    ) -> None:
+        self.init = check_real("init", init)
+        self.decay_rate = check_positive("decay_rate", decay_rate)
+        self.decay_steps = check_int("decay_steps", decay_steps)
+        self.staircase = check_bool("staircase", staircase)
+        self.end = None if end is None else check_real("end", end)
+        self._power = _decay_power(self.init, self.decay_rate, self.end, 1 if staircase else self.decay_steps)
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        q = t // self.decay_steps if self.staircase else t
+        out = self.init * self._power(q)
+        if self.end is None:
+            return out
+        return mx.maximum(out, self.end) if self.decay_rate < 1.0 else mx.minimum(out, self.end)
+
+
+@final
+class StepDecay(Builtin):
+    r"""``init`` times ``decay_rate`` every ``step_size`` steps: stairs.
+
+    .. math::
+        v(t) = \text{init} \cdot r^{\lfloor t / \text{step\_size} \rfloor}
+
+    Equals MLX's ``step_decay(init, decay_rate, step_size)`` and PyTorch's
+    ``StepLR(step_size, gamma=decay_rate)``. Like :class:`ExponentialDecay`,
+    it is exact where MLX's float32 power drifts.
+
+    Args:
+        init: The value at step 0.
+        decay_rate: The factor applied every ``step_size`` steps, in ``(0, 1]``.
+        step_size: The length of one stair in steps.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.StepDecay(0.1, 0.5, step_size=10)
+        >>> print(f"{s.at(9):.3f} {s.at(10):.3f} {s.at(25):.4f}")
+        0.100 0.050 0.0250
+    """
+
+    def __init__(self, init: float, decay_rate: float, step_size: int) -> None:
+        self.init = check_real("init", init)
+        self.decay_rate = check_positive("decay_rate", decay_rate)
+        self.step_size = check_int("step_size", step_size)
+        self._power = _decay_power(self.init, self.decay_rate, None, 1)
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        return self.init * self._power(t // self.step_size)
+
+
+def _decay_power(init: float, rate: float, end: float | None, per: int) -> IntPower:
+    """``rate ** (q / per)`` for integer ``q``, with the exponent capped where the value settles."""
+    if rate > 1.0:
+        if end is None:
+            raise ValueError(f"decay_rate above 1 grows without bound; give end as its cap, got decay_rate={rate!r}")
+        if end <= init or init <= 0:
+            raise ValueError(f"end must exceed a positive init for a growth, got init={init!r}, end={end!r}")
+        limit = math.ceil(per * math.log(end / init) / math.log(rate)) + 1
+    elif end is not None and end > init:
+        raise ValueError(f"end must not exceed init for a decay, got init={init!r}, end={end!r}")
+    else:
+        limit = per * underflow_limit(rate)
+    return IntPower(rate ** (1.0 / per), min(limit, 2**60))
+
+
+@final
+class Lambda(Builtin):
+    """Any callable ``step -> array`` as a schedule, MLX's schedule closures included.
+
+    The callable receives the step as an ``int64`` array (never negative) and
+    its result is cast to float32 and broadcast to the step's shape. It must
+    follow the rules of :class:`Schedule`: graph operations only.
+
+    Args:
+        fn: The callable.
+        duration: Its duration as the left side of ``>>`` (``None``: unbounded).
+
+    Example:
+        >>> import mlx.optimizers as optim
+        >>> import mlxlr
+        >>> s = mlxlr.Lambda(optim.linear_schedule(0.0, 1.0, 10), duration=10)
+        >>> print(f"{s.at(5):.2f}")
+        0.50
+    """
+
+    def __init__(self, fn: Callable[[mx.array], mx.array], duration: int | None = None) -> None:
+        if not callable(fn) or isinstance(fn, type):
+            raise TypeError(f"fn must be a callable step -> array, got {fn!r}")
+        self.fn = fn
+        self._duration = None if duration is None else check_int("duration", duration)
+
+    @property
+    @override
+    def duration(self) -> int | None:
+        return self._duration
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        out = self.fn(t)
+        if not isinstance(out, mx.array):
+            out = mx.array(out)
+        out = out.astype(mx.float32)
+        return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)

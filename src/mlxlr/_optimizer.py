@@ -1,0 +1,386 @@
+"""``ScheduledOptimizer``: any MLX optimizer, any hyperparameter, on a schedule."""
+
+from __future__ import annotations
+
+import math
+import operator
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import mlx.core as mx
+import mlx.optimizers as optim
+from typing_extensions import override
+
+from ._algebra import evaluate, value_range
+from ._checks import as_step
+from ._families import Constant
+from ._schedule import Schedule
+
+HyperSpec = Schedule | float | tuple[Schedule | float, ...]
+"""What a hyperparameter can be driven by: a schedule, a number, or a tuple of those."""
+
+_RESERVED = ("step", "optimizer")
+
+
+class ScheduledOptimizer(optim.Optimizer):
+    """Wraps any ``mlx.optimizers.Optimizer`` and drives its hyperparameters from schedules.
+
+    The wrapper keeps its own step counter (a ``uint64`` array) in
+    :attr:`state`, beside every scheduled value and the wrapped optimizer's
+    whole state; the k-th update (k = 0, 1, ...) uses ``schedule(k)``, as MLX's
+    own scheduled optimizers do. ``state`` is one tree with a stable identity:
+    pass it to ``mx.compile(inputs=..., outputs=...)`` and save it with
+    ``mx.save_safetensors(path, dict(tree_flatten(opt.state)))``; assigning a
+    loaded tree to ``opt.state`` updates it in place and resumes at its step.
+
+    Any numeric hyperparameter can be scheduled by name: ``learning_rate`` and
+    the ones MLX keeps as attributes (``momentum``, ``weight_decay``,
+    ``betas``, ``eps``, ...). A tuple hyperparameter takes a tuple of
+    schedules and numbers (``betas=(cycle, 0.999)``). During an update each
+    scheduled attribute is an ``mx.array`` whose Python comparisons
+    (``momentum <= 0``, ``weight_decay != 0``, as MLX's optimizers write) are
+    answered from the range of values its schedule takes, sampled at
+    construction, so they never force an evaluation inside ``mx.compile``.
+    A comparison the range cannot answer raises ``ValueError``; a comparison
+    with 0 that only the range's end at 0 would flip takes the general branch
+    (for instance SGD's momentum path for a momentum decaying to 0, which is
+    the same arithmetic). Converting a scheduled attribute to a Python number
+    raises ``TypeError``: it would freeze the value in a compiled graph.
+
+    With half-precision parameters note that a scheduled attribute is a
+    float32 array, and MLX's optimizers do not cast attributes to the
+    parameter's dtype as they cast the learning rate.
+
+    Call ``opt.init(model.trainable_parameters())`` before compiling a
+    training step: the optimizer state then has its final shape and the
+    step is traced once (without it, twice: the state grows on the first call).
+
+    Args:
+        optimizer: The optimizer to drive, constructed with plain numbers for
+            the hyperparameters given here.
+        **schedules: Hyperparameter name to a :class:`~mlxlr.Schedule`, a
+            number, or (for tuple hyperparameters) a tuple of those.
+
+    Example:
+        >>> import mlx.optimizers as optim
+        >>> import mlxlr
+        >>> opt = mlxlr.ScheduledOptimizer(
+        ...     optim.SGD(learning_rate=0.0, momentum=0.9),
+        ...     learning_rate=mlxlr.Linear(0.0, 0.1, steps=10),
+        ...     momentum=mlxlr.Linear(0.95, 0.85, steps=10),
+        ... )
+        >>> for _ in range(5):
+        ...     opt.update({}, {})
+        >>> print(f"{opt.learning_rate.item():.2f} {opt.momentum.item():.2f} {opt.step.item()}")
+        0.04 0.91 5
+    """
+
+    def __init__(self, optimizer: optim.Optimizer, /, **schedules: HyperSpec) -> None:
+        super().__init__()  # type: ignore[no-untyped-call]
+        if not isinstance(optimizer, optim.Optimizer):
+            raise TypeError(f"optimizer must be an mlx.optimizers.Optimizer, got {optimizer!r}")
+        if not schedules:
+            raise ValueError("give at least one hyperparameter to schedule, got none")
+        self._inner = optimizer
+        self._targets = list(_leaf_optimizers(optimizer))
+        available = _schedulable(self._targets)
+        self._specs: dict[str, tuple[Schedule | float, ...] | Schedule] = {}
+        self._hypers: dict[str, tuple[type[_Hyper] | float, ...]] = {}
+        for name, spec in schedules.items():
+            self._specs[name] = _check_spec(name, spec, available, self._targets)
+        self._distinct = list(dict.fromkeys(s for s in self._all_schedules()))
+        for name, spec in self._specs.items():
+            if name != "learning_rate":
+                parts = spec if isinstance(spec, tuple) else (spec,)
+                self._hypers[name] = tuple(_hyper_type(name, p) if isinstance(p, Schedule) else p for p in parts)
+        self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._hypers}
+        state: dict[str, Any] = {"step": mx.array(0, mx.uint64)}
+        state.update(self._values(mx.array(0, mx.uint64)))
+        state["optimizer"] = optimizer.state
+        self._state = state
+
+    # The state tree. -----------------------------------------------------
+
+    @property
+    @override
+    def state(self) -> dict[str, Any]:
+        """The step, the scheduled values and the wrapped optimizer's state, in one tree."""
+        self._state["optimizer"] = self._inner.state
+        return self._state
+
+    @state.setter
+    def state(self, state: dict[str, Any]) -> None:
+        if not isinstance(state, dict) or "step" not in state or "optimizer" not in state:
+            raise ValueError(
+                f"state must be a tree with 'step' and 'optimizer', as opt.state is; got keys {_keys(state)}"
+            )
+        extra = sorted(set(state) - set(self._specs) - set(_RESERVED))
+        missing = sorted(set(self._specs) - set(state))
+        if extra or missing:
+            raise ValueError(
+                f"state was saved by a ScheduledOptimizer that schedules {sorted(set(state) - set(_RESERVED))}, "
+                f"but this one schedules {sorted(self._specs)}"
+            )
+        current = self.state
+        for key, value in state.items():
+            current[key] = _merge(current[key], value, key)
+        self._initialized = True
+
+    @property
+    def optimizer(self) -> optim.Optimizer:
+        """The wrapped optimizer."""
+        return self._inner
+
+    @property
+    def schedules(self) -> dict[str, HyperSpec]:
+        """The scheduled hyperparameters, by name."""
+        return dict(self._specs)
+
+    @property
+    @override
+    def learning_rate(self) -> mx.array:
+        """The learning rate the most recent update used (``schedule(0)`` before the first)."""
+        if "learning_rate" in self._specs:
+            value: mx.array = self._state["learning_rate"]
+            return value
+        inner: mx.array = self._inner.learning_rate
+        return inner
+
+    @learning_rate.setter
+    def learning_rate(self, learning_rate: float | mx.array) -> None:
+        if "learning_rate" in self._specs:
+            raise ValueError("learning_rate is driven by a schedule; wrap a new ScheduledOptimizer to change it")
+        self._inner.learning_rate = learning_rate
+
+    def __getattr__(self, name: str) -> Any:
+        if name.startswith("_"):
+            raise AttributeError(name)
+        if name in self._specs:
+            value = self._state[name]
+            return tuple(value) if isinstance(value, list) else value
+        return getattr(self._inner, name)
+
+    # Updates. -------------------------------------------------------------
+
+    @override
+    def init(self, parameters: dict[str, Any]) -> None:
+        """Initializes the wrapped optimizer's state for ``parameters``."""
+        self._inner.init(parameters)
+        self._initialized = True
+
+    @override
+    def apply_gradients(self, gradients: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
+        """Sets every scheduled value for this step, then applies the wrapped optimizer."""
+        state = self.state
+        step = state["step"]
+        values = self._values(step)
+        state.update(values)
+        state["step"] = step + 1
+        for target in self._targets:
+            if "learning_rate" in values and "learning_rate" in target.state:
+                target.state["learning_rate"] = values["learning_rate"]
+            for name, kinds in self._hypers.items():
+                if hasattr(target, name):
+                    setattr(target, name, _attribute(values[name], kinds))
+        try:
+            return self._inner.apply_gradients(gradients, parameters)  # type: ignore[no-any-return]
+        finally:
+            for name, originals in self._originals.items():
+                for target, original in zip(self._targets, originals):
+                    if original is not None:
+                        setattr(target, name, original)
+
+    def _all_schedules(self) -> Iterator[Schedule]:
+        for spec in self._specs.values():
+            for part in spec if isinstance(spec, tuple) else (spec,):
+                if isinstance(part, Schedule):
+                    yield part
+
+    def _values(self, step: mx.array) -> dict[str, Any]:
+        """Every scheduled value at ``step``; a schedule driving several names is evaluated once."""
+        t = as_step(step)
+        memo = {id(s): evaluate(s, t) for s in self._distinct}
+        out: dict[str, Any] = {}
+        for name, spec in self._specs.items():
+            if isinstance(spec, tuple):
+                out[name] = [memo[id(p)] if isinstance(p, Schedule) else mx.array(p, mx.float32) for p in spec]
+            else:
+                out[name] = memo[id(spec)]
+        return out
+
+
+# Scheduled attributes. --------------------------------------------------------
+
+
+class _Hyper(mx.array):
+    """A scheduled hyperparameter during an update: an array with static comparisons."""
+
+    name: str = ""
+    lo: float = 0.0
+    hi: float = 0.0
+
+    def _decide(self, op: Callable[[float, float], bool], symbol: str, other: object) -> Any:
+        if isinstance(other, bool) or not isinstance(other, (int, float)):
+            return NotImplemented
+        value = float(other)
+        at_lo, at_hi = op(self.lo, value), op(self.hi, value)
+        inside = self.lo < value < self.hi
+        if at_lo == at_hi and not (symbol in ("==", "!=") and inside):
+            return at_lo
+        if value == 0.0 and (self.lo == 0.0 or self.hi == 0.0):
+            return at_hi if self.lo == 0.0 else at_lo
+        raise ValueError(
+            f"the optimizer branches in Python on '{self.name} {symbol} {other!r}', but the schedule for "
+            f"{self.name} takes values from {self.lo:g} to {self.hi:g}, on both sides of that test; "
+            "keep the schedule on one side of it"
+        )
+
+    def __lt__(self, other: Any) -> Any:
+        result = self._decide(operator.lt, "<", other)
+        return super().__lt__(other) if result is NotImplemented else result
+
+    def __le__(self, other: Any) -> Any:
+        result = self._decide(operator.le, "<=", other)
+        return super().__le__(other) if result is NotImplemented else result
+
+    def __gt__(self, other: Any) -> Any:
+        result = self._decide(operator.gt, ">", other)
+        return super().__gt__(other) if result is NotImplemented else result
+
+    def __ge__(self, other: Any) -> Any:
+        result = self._decide(operator.ge, ">=", other)
+        return super().__ge__(other) if result is NotImplemented else result
+
+    def __eq__(self, other: Any) -> Any:
+        result = self._decide(operator.eq, "==", other)
+        return super().__eq__(other) if result is NotImplemented else result
+
+    def __ne__(self, other: Any) -> Any:
+        result = self._decide(operator.ne, "!=", other)
+        return super().__ne__(other) if result is NotImplemented else result
+
+    __hash__ = None  # type: ignore[assignment]
+
+    def __bool__(self) -> bool:
+        return bool(self._decide(operator.ne, "!=", 0))
+
+    def _frozen(self, *_: Any) -> Any:
+        raise TypeError(
+            f"the optimizer converts the scheduled {self.name} to a Python number, which would freeze it "
+            "in a compiled step; this hyperparameter cannot be scheduled"
+        )
+
+    __float__ = __int__ = __index__ = item = tolist = _frozen
+
+
+def _hyper_type(name: str, schedule: Schedule) -> type[_Hyper]:
+    lo, hi = value_range(schedule)
+    return type("_Hyper", (_Hyper,), {"name": name, "lo": lo, "hi": hi})
+
+
+def _attribute(value: mx.array | list[mx.array], kinds: tuple[type[_Hyper] | float, ...]) -> Any:
+    """The attribute the wrapped optimizer sees: a :class:`_Hyper` per scheduled part, numbers as they were."""
+    parts = value if isinstance(value, list) else [value]
+    made = tuple(kind(v) if isinstance(kind, type) else kind for v, kind in zip(parts, kinds))
+    return made if isinstance(value, list) else made[0]
+
+
+# Discovery and validation. ------------------------------------------------------
+
+
+def _leaf_optimizers(optimizer: optim.Optimizer) -> Iterator[optim.Optimizer]:
+    if isinstance(optimizer, optim.MultiOptimizer):
+        for inner in optimizer.optimizers:
+            yield from _leaf_optimizers(inner)
+    else:
+        yield optimizer
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def _schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
+    """Schedulable names: ``learning_rate`` and numeric attributes, with the tuple length (or ``None``)."""
+    names: dict[str, int | None] = {}
+    for target in targets:
+        if "learning_rate" in target.state:
+            names["learning_rate"] = None
+        for name, value in vars(target).items():
+            if name.startswith("_"):
+                continue
+            if _numeric(value):
+                names[name] = None
+            elif isinstance(value, (tuple, list)) and value and all(_numeric(v) for v in value):
+                names[name] = len(value)
+    return names
+
+
+def _check_spec(
+    name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]
+) -> tuple[Schedule | float, ...] | Schedule:
+    kind = type(targets[0]).__name__ if len(targets) == 1 else "the wrapped optimizers"
+    if name in _RESERVED:
+        raise ValueError(f"{name!r} cannot be scheduled: it is a key of ScheduledOptimizer.state")
+    if name == "learning_rate" and any(isinstance(t, optim.Adafactor) and t.relative_step for t in targets):
+        raise ValueError(
+            "learning_rate cannot be scheduled for Adafactor with relative_step=True, which ignores it; "
+            "construct Adafactor(learning_rate=..., relative_step=False)"
+        )
+    for target in targets:
+        if name in target._schedulers:
+            raise ValueError(
+                f"{name} is already scheduled by {type(target).__name__} itself; construct it with a number "
+                f"for {name} and schedule it here only"
+            )
+    if name not in available:
+        if any(getattr(t, name, 0) is None for t in targets):
+            raise ValueError(f"{name} is None in {kind}; construct it with a number to schedule it")
+        raise ValueError(
+            f"{name!r} is not a schedulable hyperparameter of {kind}; schedulable: {', '.join(sorted(available))}"
+        )
+    length = available[name]
+    if length is None:
+        part = _check_part(name, spec)
+        return part if isinstance(part, Schedule) else Constant(part)
+    if isinstance(spec, list):
+        spec = tuple(spec)
+    if not isinstance(spec, tuple) or len(spec) != length:
+        raise TypeError(f"{name} must be a tuple of {length} schedules or numbers, got {spec!r}")
+    return tuple(_check_part(f"{name}[{i}]", p) for i, p in enumerate(spec))
+
+
+def _check_part(name: str, part: object) -> Schedule | float:
+    if isinstance(part, Schedule):
+        return part
+    if _numeric(part):
+        if not math.isfinite(part):  # type: ignore[arg-type]
+            raise ValueError(f"{name} must be finite, got {part!r}")
+        return float(part)  # type: ignore[arg-type]
+    hint = " (wrap a callable in mlxlr.Lambda)" if callable(part) else ""
+    raise TypeError(f"{name} must be a Schedule or a number, got {part!r} ({type(part).__name__}){hint}")
+
+
+def _keys(tree: object) -> list[str]:
+    return sorted(tree) if isinstance(tree, dict) else [type(tree).__name__]
+
+
+def _merge(current: Any, new: Any, path: str) -> Any:
+    """Writes ``new`` into ``current`` in place (dicts and lists), casting leaves to the current dtype."""
+    if isinstance(current, dict) and isinstance(new, dict):
+        for key, value in new.items():
+            current[key] = _merge(current[key], value, f"{path}.{key}") if key in current else value
+        return current
+    if isinstance(current, list) and isinstance(new, (list, tuple)):
+        if len(current) != len(new):
+            raise ValueError(f"state entry {path} holds {len(current)} items here, got {len(new)}")
+        for i, value in enumerate(new):
+            current[i] = _merge(current[i], value, f"{path}.{i}")
+        return current
+    if isinstance(current, mx.array):
+        if not isinstance(new, mx.array):
+            new = mx.array(new)
+        if new.shape != current.shape:
+            raise ValueError(f"state entry {path} has shape {current.shape} here, got {new.shape}")
+        return new.astype(current.dtype)
+    return new
