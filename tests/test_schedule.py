@@ -1,0 +1,321 @@
+"""The Schedule base class: steps, operators, durations, repr, equality, errors."""
+
+import math
+
+import mlx.core as mx
+import numpy as np
+import pytest
+
+import mlxlr
+
+W = mlxlr.Linear(0.0, 3e-4, steps=1_000)
+C = mlxlr.CosineDecay(3e-4, decay_steps=2_000, end=3e-5)
+K = mlxlr.Constant(3e-5)
+E = mlxlr.ExponentialDecay(1.0, 0.999)
+
+
+def lin(init, end, steps):
+    return lambda t: init + (end - init) * np.minimum(t, steps) / steps
+
+
+def cos(init, steps, end):
+    return lambda t: end + (init - end) * 0.5 * (1 + np.cos(np.pi * np.minimum(t, steps) / steps))
+
+
+def exp(init, rate):
+    return lambda t: init * rate ** t.astype(np.float64)
+
+
+def f64(schedule, steps):
+    """Evaluates the float64 reference of the few schedules used in this file."""
+    table = {W: lin(0.0, 3e-4, 1_000), C: cos(3e-4, 2_000, 3e-5), E: exp(1.0, 0.999)}
+    if schedule in table:
+        return table[schedule](steps)
+    if schedule == K:
+        return np.full(steps.shape, 3e-5)
+    raise KeyError(schedule)
+
+
+def values(schedule, steps):
+    return np.array(schedule(mx.array(steps)), dtype=np.float64)
+
+
+# Steps. ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("dtype", [mx.int32, mx.int64, mx.uint64, mx.uint32, mx.int16, mx.uint8])
+@pytest.mark.parametrize("schedule", [W >> C >> K, W, C, E, mlxlr.StepDecay(1.0, 0.5, 7), K, 2 * W - C / 3])
+def test_every_integer_dtype_gives_the_same_values(schedule, dtype):
+    steps = [0, 1, 5, 99, 100, 101, 250]
+    reference = [schedule.at(s) for s in steps]
+    vector = schedule(mx.array(steps, dtype=dtype))
+    assert vector.dtype == mx.float32
+    assert vector.shape == (len(steps),)
+    np.testing.assert_array_equal(np.array(vector), np.array(reference, dtype=np.float32))
+    for s, expected in zip(steps, reference):
+        scalar = schedule(mx.array(s, dtype=dtype))
+        assert scalar.shape == ()
+        assert scalar.dtype == mx.float32
+        assert scalar.item() == expected
+        assert schedule(s).item() == expected
+
+
+def test_shape_is_preserved():
+    steps = mx.arange(12, dtype=mx.uint64).reshape(3, 4)
+    for schedule in [W >> C, K, E, W * C, 1 / (C + 1)]:
+        assert schedule(steps).shape == (3, 4)
+
+
+def test_uint64_step_minus_boundary_never_wraps():
+    joined = W >> C
+    steps = mx.array([0, 1, 999, 1000, 1001, 2**53], dtype=mx.uint64)
+    out = values(joined, np.array([0, 1, 999, 1000, 1001, 2**53], dtype=np.uint64))
+    assert np.all(np.isfinite(out))
+    assert out[0] == 0.0
+    assert out[-1] == pytest.approx(3e-5, rel=1e-6)
+    assert joined(steps).dtype == mx.float32
+
+
+def test_steps_up_to_2_53_are_finite():
+    steps = mx.array([2**24 + 1, 10**9, 2**40, 2**53 - 1, 2**53], dtype=mx.uint64)
+    for schedule in [W >> C >> K, E, mlxlr.StepDecay(1.0, 0.9, 3), W / (C + 1)]:
+        out = np.array(schedule(steps))
+        assert np.all(np.isfinite(out)), schedule
+
+
+def test_bad_steps():
+    with pytest.raises(TypeError, match="step must be an integer array or an int, got an array of dtype"):
+        W(mx.array(1.5))
+    with pytest.raises(TypeError, match=r"step must be an int or an integer mx.array, got True \(bool\)"):
+        W(True)
+    with pytest.raises(ValueError, match="step must be >= 0, got -1"):
+        W(-1)
+    with pytest.raises(TypeError, match="step must be an int"):
+        W(1.0)
+
+
+# Operators. -----------------------------------------------------------------
+
+STEPS = np.arange(0, 5_000, dtype=np.uint64)
+
+
+@pytest.mark.parametrize(
+    ("build", "reference"),
+    [
+        (lambda: 2 * W + C, lambda t: 2 * f64(W, t) + f64(C, t)),
+        (lambda: W * C, lambda t: f64(W, t) * f64(C, t)),
+        (lambda: W / 4, lambda t: f64(W, t) / 4),
+        (lambda: -W, lambda t: -f64(W, t)),
+        (lambda: W - C, lambda t: f64(W, t) - f64(C, t)),
+        (lambda: 1 - W, lambda t: 1 - f64(W, t)),
+        (lambda: W + 0.5, lambda t: f64(W, t) + 0.5),
+        (lambda: 3 / (C + 1), lambda t: 3 / (f64(C, t) + 1)),
+        (lambda: E / C, lambda t: f64(E, t) / f64(C, t)),
+        (lambda: (W + C) * 2 - K, lambda t: (f64(W, t) + f64(C, t)) * 2 - 3e-5),
+    ],
+)
+def test_pointwise_operators_match_float64(build, reference):
+    schedule = build()
+    exact = reference(STEPS.astype(np.float64))
+    # Where a difference crosses zero, relative error is meaningless: atol is relative to the scale.
+    np.testing.assert_allclose(values(schedule, STEPS), exact, rtol=2e-6, atol=1e-6 * np.abs(exact).max())
+
+
+def test_join_values_at_every_boundary_and_one_either_side():
+    joined = W >> C >> K
+    assert joined.duration is None  # a Constant tail is unbounded
+    assert (W >> C >> C).duration == 1_000 + 2_000 + 2_000
+    t = np.array([0, 1, 999, 1000, 1001, 2999, 3000, 3001, 10**6], dtype=np.uint64)
+    exact = np.where(
+        t < 1000, f64(W, t), np.where(t < 3000, f64(C, t - np.minimum(t, 1000)), 3e-5)
+    )
+    np.testing.assert_allclose(values(joined, t), exact, rtol=1e-6)
+
+
+def test_join_flattens_and_reports_boundaries():
+    a, b, c = W, C, mlxlr.Linear(1.0, 2.0, 10)
+    for joined in [a >> b >> c, a >> (b >> c), (a >> b) >> c]:
+        assert isinstance(joined, mlxlr.Join)
+        assert joined.schedules == (a, b, c)
+        assert joined.boundaries == (1_000, 3_000)
+        assert joined.duration == 3_010
+        assert not any(isinstance(p, mlxlr.Join) for p in joined.schedules)
+
+
+def test_unbounded_left_side_of_join_raises():
+    with pytest.raises(ValueError, match=r"the left side of >> must have a duration, got the unbounded Constant"):
+        K >> W
+    with pytest.raises(ValueError, match="must have a duration"):
+        E >> W
+
+
+def test_non_schedules_around_join():
+    with pytest.raises(TypeError, match=r"the left side of >> must be a Schedule, got 2"):
+        2 >> W
+    with pytest.raises(TypeError):
+        W >> 2
+
+
+def test_mx_array_on_the_left_raises_inside_mlx():
+    """An mx.array on the left is handled by MLX before Python asks the schedule: documented."""
+    with pytest.raises((TypeError, ValueError, RuntimeError)):
+        mx.array(2.0) * W
+    assert (W * 2) == (2 * W)
+
+
+def test_numbers_combine_and_fold():
+    s = 2 * (3 * W)
+    assert isinstance(s, mlxlr.Scaled)
+    assert s.factor == 6.0
+    assert s.schedule is W
+    assert isinstance(W * 2, mlxlr.Scaled)
+    assert -(-W) == W
+    assert W * 1 is W
+    assert isinstance(W + 1 + 2, mlxlr.Sum)
+    assert repr(W + 1 + 2) == f"{W!r} + 3"
+    assert K * 2 == mlxlr.Constant(6e-5)
+    assert isinstance(W + C + K, mlxlr.Sum) and len((W + C + K).terms) == 3
+
+
+def test_bad_operands():
+    with pytest.raises(ValueError, match="cannot divide a schedule by 0"):
+        W / 0
+    with pytest.raises(ValueError, match="must be finite, got nan"):
+        W + math.nan
+    with pytest.raises(ValueError, match=r"denominator must not reach 0, got Linear"):
+        C / W
+    with pytest.raises(TypeError):
+        W + "1"
+    with pytest.raises(TypeError):
+        W * True
+
+
+def test_durations_of_combinations():
+    assert (W + C).duration == 2_000
+    assert (W + K).duration == 1_000
+    assert (W * 3).duration == 1_000
+    assert (W + E).duration is None
+    assert (K + 1).duration is None
+
+
+# repr and equality. ---------------------------------------------------------
+
+
+def test_repr_is_a_readable_expression():
+    assert repr(W >> C) == (
+        "Linear(init=0.0, end=0.0003, steps=1000) >> CosineDecay(init=0.0003, decay_steps=2000, end=3e-05)"
+    )
+    assert repr(mlxlr.CosineDecay(1.0, 10)) == "CosineDecay(init=1.0, decay_steps=10)"
+    assert repr(2 * W + C) == f"2 * {W!r} + {C!r}"
+    assert repr(W - 2 * C) == f"{W!r} - 2 * {C!r}"
+    assert repr(-(W + C)) == f"-({W!r} + {C!r})"
+    assert repr((W >> C) * 2) == f"2 * ({W!r} >> {C!r})"
+    assert repr(W * C) == f"{W!r} * {C!r}"
+    assert repr(3 / (C + 1)) == f"3 / ({C!r} + 1)"
+    assert repr(W / 4) == f"0.25 * {W!r}"
+    assert repr(mlxlr.Join([W, C], [10])) == f"Join(schedules=[{W!r}, {C!r}], boundaries=[10])"
+
+
+def test_structural_equality_and_hash():
+    assert mlxlr.Linear(0.0, 1.0, 10) == mlxlr.Linear(0.0, 1.0, steps=10)
+    assert mlxlr.CosineDecay(1.0, 10) == mlxlr.CosineDecay(1.0, 10, end=0.0)
+    assert mlxlr.Linear(0.0, 1.0, 10) != mlxlr.Linear(0.0, 1.0, 11)
+    assert (W >> C) == (W >> C)
+    assert hash(W >> C) == hash(W >> C)
+    assert len({W, mlxlr.Linear(0.0, 3e-4, 1_000), C}) == 2
+    assert (W == 3) is False
+    assert isinstance(W == W, bool)
+
+
+def test_at_and_values():
+    assert W.at(500) == pytest.approx(1.5e-4, rel=1e-6)
+    assert isinstance(W.at(500), float)
+    vals = W.values()
+    assert vals.shape == (1_001,)
+    assert vals[-1].item() == pytest.approx(3e-4)
+    np.testing.assert_array_equal(np.array(E.values(10)), np.array([E.at(k) for k in range(10)], dtype=np.float32))
+    with pytest.raises(ValueError, match="steps is required for an unbounded schedule"):
+        E.values()
+    with pytest.raises(ValueError, match="step must be an int >= 0, got -3"):
+        W.at(-3)
+
+
+# Constructors. ----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("build", "error", "message"),
+    [
+        (lambda: mlxlr.Linear(0.0, 1.0, 0), ValueError, "steps must be a positive int, got 0"),
+        (lambda: mlxlr.Linear(0.0, 1.0, -5), ValueError, "steps must be a positive int, got -5"),
+        (lambda: mlxlr.Linear(0.0, 1.0, True), TypeError, r"steps must be an int, got True \(bool\)"),
+        (lambda: mlxlr.Linear(math.nan, 1.0, 10), ValueError, "init must be finite, got nan"),
+        (lambda: mlxlr.Linear(0.0, 1.0, 10.0), TypeError, r"steps must be an int, got 10.0 \(float\)"),
+        (lambda: mlxlr.CosineDecay(1.0, 0), ValueError, "decay_steps must be a positive int, got 0"),
+        (lambda: mlxlr.CosineDecay(1.0, 10, end=math.inf), ValueError, "end must be finite, got inf"),
+        (lambda: mlxlr.Constant(math.nan), ValueError, "value must be finite, got nan"),
+        (lambda: mlxlr.Constant(True), TypeError, r"value must be a real number, got True \(bool\)"),
+        (lambda: mlxlr.Constant("1"), TypeError, "value must be a real number, got '1'"),
+        (lambda: mlxlr.ExponentialDecay(1.0, 0.0), ValueError, "decay_rate must be > 0, got 0.0"),
+        (lambda: mlxlr.ExponentialDecay(1.0, 1.5), ValueError, "decay_rate above 1 grows without bound"),
+        (lambda: mlxlr.ExponentialDecay(1.0, 0.5, decay_steps=0), ValueError, "decay_steps must be a positive int"),
+        (lambda: mlxlr.ExponentialDecay(1.0, 0.5, staircase=1), TypeError, "staircase must be a bool, got 1"),
+        (lambda: mlxlr.ExponentialDecay(1.0, 0.5, end=2.0), ValueError, "end must not exceed init for a decay"),
+        (lambda: mlxlr.StepDecay(1.0, 0.5, 0), ValueError, "step_size must be a positive int, got 0"),
+        (lambda: mlxlr.StepDecay(1.0, math.nan, 3), ValueError, "decay_rate must be finite, got nan"),
+        (lambda: mlxlr.Join([W, C], [10, 20]), ValueError, "boundaries must hold len"),
+        (lambda: mlxlr.Join([W, C, K], [20, 10]), ValueError, r"boundaries must increase strictly, got \[20, 10\]"),
+        (lambda: mlxlr.Join([W, C], [0]), ValueError, r"boundaries\[0\] must be a positive int, got 0"),
+        (lambda: mlxlr.Join([], []), ValueError, "schedules must hold at least one schedule"),
+        (lambda: mlxlr.Join([W, "x"], [3]), TypeError, r"schedules\[1\] must be a Schedule, a number or a callable"),
+        (lambda: mlxlr.Lambda(3), TypeError, "fn must be a callable"),
+    ],
+)
+def test_constructor_errors_name_the_parameter(build, error, message):
+    with pytest.raises(error, match=message):
+        build()
+
+
+def test_exponential_growth_with_a_cap_is_finite():
+    s = mlxlr.ExponentialDecay(1.0, 1.01, end=5.0)
+    out = np.array(s(mx.array([0, 10, 1000, 2**53], dtype=mx.uint64)))
+    np.testing.assert_allclose(out, [1.0, 1.01**10, 5.0, 5.0], rtol=1e-6)
+
+
+def test_exponential_decay_options_match_float64():
+    t = np.arange(0, 3_000, dtype=np.int64)
+    s = mlxlr.ExponentialDecay(2.0, 0.5, decay_steps=100)
+    np.testing.assert_allclose(values(s, t), 2.0 * 0.5 ** (t / 100), rtol=1e-6)
+    s = mlxlr.ExponentialDecay(2.0, 0.5, decay_steps=100, staircase=True, end=0.1)
+    np.testing.assert_allclose(values(s, t), np.maximum(2.0 * 0.5 ** (t // 100), 0.1), rtol=1e-6)
+
+
+def test_large_steps_accurate_against_float64():
+    t = np.array([10**9 - 1, 10**9], dtype=np.uint64)
+    cases = [
+        (mlxlr.Linear(1.0, 0.0, 10**9 + 7), lambda t: 1.0 - t / (10**9 + 7)),
+        # 0.5 * (1 + cos(x)) == cos(x / 2) ** 2; the latter does not cancel in float64 near the end.
+        (mlxlr.CosineDecay(1.0, 10**9 + 3), lambda t: np.cos(np.pi / 2 * t / (10**9 + 3)) ** 2),
+        (mlxlr.ExponentialDecay(1.0, 1 - 1e-8), lambda t: np.exp(t * np.log1p(-1e-8))),
+        (mlxlr.StepDecay(1.0, 0.9, 10**7), lambda t: 0.9 ** (t // 10**7)),
+    ]
+    for schedule, reference in cases:
+        np.testing.assert_allclose(values(schedule, t), reference(t.astype(np.float64)), rtol=1e-5, err_msg=repr(schedule))
+
+
+def test_user_subclass_gets_everything():
+    class Halving(mlxlr.Schedule):
+        def __init__(self, init: float, every: int) -> None:
+            self.init, self.every = init, every
+
+        def __call__(self, step):
+            return self.init * 0.5 ** (mlxlr.as_step(step) // self.every).astype(mx.float32)
+
+    h = Halving(1.0, every=10)
+    s = mlxlr.Linear(0.0, 1.0, 5) >> h
+    assert repr(h) == "Halving(init=1.0, every=10)"
+    assert h == Halving(1.0, 10)
+    assert s.at(3) == pytest.approx(0.6)
+    assert s.at(5 + 25) == pytest.approx(0.25)
+    assert (2 * h).at(10) == pytest.approx(1.0)
+    assert s(mx.array([0, 30], dtype=mx.uint64)).dtype == mx.float32
