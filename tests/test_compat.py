@@ -71,7 +71,9 @@ def test_seed_parity(name, args, reference):
     np.testing.assert_allclose(ours[mlx_exact], theirs[mlx_exact], rtol=2e-6, atol=atol)
     assert mlx_exact[:10].all(), "MLX agrees with float64 on the first steps"
     drift = np.abs(theirs - exact)[~mlx_exact] / np.maximum(np.abs(exact[~mlx_exact]), TINY)
-    print(f"{name}{args}: MLX drifts at {int((~mlx_exact).sum())} of {len(STEPS)} steps, up to {drift.max(initial=0):.2e}")
+    print(
+        f"{name}{args}: MLX drifts at {int((~mlx_exact).sum())} of {len(STEPS)} steps, up to {drift.max(initial=0):.2e}"
+    )
 
 
 def test_mlx_drift_is_real_and_ours_is_not():
@@ -110,7 +112,9 @@ def test_join_schedules_parity_with_mlx_closures_and_ours():
     exact = np.where(
         t < 10,
         _f64_linear(0, 1e-1, 10)(t),
-        np.where(t < 210, _f64_cosine(1e-1, 200)(t - np.minimum(t, 10)), _f64_step(1e-2, 0.5, 100)(t - np.minimum(t, 210))),
+        np.where(
+            t < 210, _f64_cosine(1e-1, 200)(t - np.minimum(t, 10)), _f64_step(1e-2, 0.5, 100)(t - np.minimum(t, 210))
+        ),
     )
     np.testing.assert_allclose(np.array(ours), exact, rtol=1e-6, atol=1e-30)
     agree = np.isclose(np.array(theirs), exact, rtol=1e-6, atol=1e-30)

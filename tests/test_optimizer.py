@@ -214,7 +214,9 @@ def test_every_optimizer_and_multioptimizer_run_compiled():
 
 
 def test_multioptimizer_hyperparameters_reach_every_sub_optimizer():
-    inner = optim.MultiOptimizer([optim.SGD(0.1, momentum=0.9), optim.SGD(0.1, momentum=0.5)], [lambda k, v: "bias" in k])
+    inner = optim.MultiOptimizer(
+        [optim.SGD(0.1, momentum=0.9), optim.SGD(0.1, momentum=0.5)], [lambda k, v: "bias" in k]
+    )
     opt = mlxlr.ScheduledOptimizer(inner, learning_rate=mlxlr.Linear(0.1, 0.0, 10), momentum=CYCLE)
     model = make_model()
     opt.init(model.trainable_parameters())
@@ -299,11 +301,26 @@ def test_state_setter_updates_the_captured_tree_in_place():
 @pytest.mark.parametrize(
     ("make", "schedules", "error", "message"),
     [
-        (lambda: optim.SGD(0.1), {"momentom": CYCLE}, ValueError, r"'momentom' is not a schedulable .* schedulable: .*momentum"),
-        (lambda: optim.SGD(optim.cosine_decay(0.1, 10)), {"learning_rate": CYCLE}, ValueError, "already scheduled by SGD"),
+        (
+            lambda: optim.SGD(0.1),
+            {"momentom": CYCLE},
+            ValueError,
+            r"'momentom' is not a schedulable .* schedulable: .*momentum",
+        ),
+        (
+            lambda: optim.SGD(optim.cosine_decay(0.1, 10)),
+            {"learning_rate": CYCLE},
+            ValueError,
+            "already scheduled by SGD",
+        ),
         (lambda: optim.Adam(0.1), {"betas": CYCLE}, TypeError, "betas must be a tuple of 2 schedules or numbers"),
         (lambda: optim.Adam(0.1), {"betas": (CYCLE,)}, TypeError, "betas must be a tuple of 2"),
-        (lambda: optim.SGD(0.1), {"momentum": "fast"}, TypeError, r"momentum must be a Schedule or a number, got 'fast'"),
+        (
+            lambda: optim.SGD(0.1),
+            {"momentum": "fast"},
+            TypeError,
+            r"momentum must be a Schedule or a number, got 'fast'",
+        ),
         (lambda: optim.SGD(0.1), {"momentum": lambda s: s}, TypeError, r"wrap a callable in mlxlr.Lambda"),
         (lambda: optim.SGD(0.1), {"momentum": float("nan")}, ValueError, "momentum must be finite, got nan"),
         (lambda: optim.Adafactor(), {"learning_rate": CYCLE}, ValueError, "relative_step=True, which ignores it"),
@@ -321,7 +338,9 @@ def test_errors(make, schedules, error, message):
 def test_loading_a_state_with_other_schedules_fails_clearly():
     a = mlxlr.ScheduledOptimizer(optim.AdamW(0.1), learning_rate=CYCLE, weight_decay=CYCLE)
     b = mlxlr.ScheduledOptimizer(optim.AdamW(0.1), learning_rate=CYCLE)
-    with pytest.raises(ValueError, match=r"schedules \['learning_rate', 'weight_decay'\], but this one schedules \['learning_rate'\]"):
+    with pytest.raises(
+        ValueError, match=r"schedules \['learning_rate', 'weight_decay'\], but this one schedules \['learning_rate'\]"
+    ):
         b.state = tree_unflatten(tree_flatten(a.state))
 
 

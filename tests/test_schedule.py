@@ -126,9 +126,7 @@ def test_join_values_at_every_boundary_and_one_either_side():
     assert joined.duration is None  # a Constant tail is unbounded
     assert (W >> C >> C).duration == 1_000 + 2_000 + 2_000
     t = np.array([0, 1, 999, 1000, 1001, 2999, 3000, 3001, 10**6], dtype=np.uint64)
-    exact = np.where(
-        t < 1000, f64(W, t), np.where(t < 3000, f64(C, t - np.minimum(t, 1000)), 3e-5)
-    )
+    exact = np.where(t < 1000, f64(W, t), np.where(t < 3000, f64(C, t - np.minimum(t, 1000)), 3e-5))
     np.testing.assert_allclose(values(joined, t), exact, rtol=1e-6)
 
 
@@ -169,11 +167,12 @@ def test_numbers_combine_and_fold():
     assert s.factor == 6.0
     assert s.schedule is W
     assert isinstance(W * 2, mlxlr.Scaled)
-    assert -(-W) == W
+    negated = -W
+    assert -negated == W
     assert W * 1 is W
     assert isinstance(W + 1 + 2, mlxlr.Sum)
     assert repr(W + 1 + 2) == f"{W!r} + 3"
-    assert K * 2 == mlxlr.Constant(6e-5)
+    assert mlxlr.Constant(6e-5) == K * 2
     assert isinstance(W + C + K, mlxlr.Sum) and len((W + C + K).terms) == 3
 
 
@@ -300,7 +299,9 @@ def test_large_steps_accurate_against_float64():
         (mlxlr.StepDecay(1.0, 0.9, 10**7), lambda t: 0.9 ** (t // 10**7)),
     ]
     for schedule, reference in cases:
-        np.testing.assert_allclose(values(schedule, t), reference(t.astype(np.float64)), rtol=1e-5, err_msg=repr(schedule))
+        np.testing.assert_allclose(
+            values(schedule, t), reference(t.astype(np.float64)), rtol=1e-5, err_msg=repr(schedule)
+        )
 
 
 def test_user_subclass_gets_everything():

@@ -5,6 +5,7 @@ from ._checks import StepLike, as_step
 from ._compat import cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay
 from ._families import Constant, CosineDecay, ExponentialDecay, Lambda, Linear, StepDecay
 from ._optimizer import ScheduledOptimizer
+from ._plateau import ReduceOnPlateau
 from ._schedule import Schedule
 
 __version__ = "0.1.0"
@@ -18,6 +19,7 @@ __all__ = [
     "Linear",
     "Product",
     "Quotient",
+    "ReduceOnPlateau",
     "Scaled",
     "Schedule",
     "ScheduledOptimizer",

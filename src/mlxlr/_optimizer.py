@@ -14,12 +14,13 @@ from typing_extensions import override
 from ._algebra import evaluate, value_range
 from ._checks import as_step
 from ._families import Constant
-from ._schedule import Schedule
+from ._plateau import ReduceOnPlateau
+from ._schedule import Schedule, walk
 
 HyperSpec = Schedule | float | tuple[Schedule | float, ...]
 """What a hyperparameter can be driven by: a schedule, a number, or a tuple of those."""
 
-_RESERVED = ("step", "optimizer")
+_RESERVED = ("step", "optimizer", "plateaus")
 
 
 class ScheduledOptimizer(optim.Optimizer):
@@ -89,6 +90,9 @@ class ScheduledOptimizer(optim.Optimizer):
         for name, spec in schedules.items():
             self._specs[name] = _check_spec(name, spec, available, self._targets)
         self._distinct = list(dict.fromkeys(s for s in self._all_schedules()))
+        self._plateaus = list(
+            dict.fromkeys(p for s in self._distinct for p in walk(s) if isinstance(p, ReduceOnPlateau))
+        )
         for name, spec in self._specs.items():
             if name != "learning_rate":
                 parts = spec if isinstance(spec, tuple) else (spec,)
@@ -96,6 +100,8 @@ class ScheduledOptimizer(optim.Optimizer):
         self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._hypers}
         state: dict[str, Any] = {"step": mx.array(0, mx.uint64)}
         state.update(self._values(mx.array(0, mx.uint64)))
+        if self._plateaus:
+            state["plateaus"] = [p.state for p in self._plateaus]
         state["optimizer"] = optimizer.state
         self._state = state
 
@@ -121,7 +127,16 @@ class ScheduledOptimizer(optim.Optimizer):
                 f"state was saved by a ScheduledOptimizer that schedules {sorted(set(state) - set(_RESERVED))}, "
                 f"but this one schedules {sorted(self._specs)}"
             )
+        if len(state.get("plateaus", [])) != len(self._plateaus):
+            raise ValueError(
+                f"state holds {len(state.get('plateaus', []))} ReduceOnPlateau states, "
+                f"but this optimizer's schedules hold {len(self._plateaus)}"
+            )
         current = self.state
+        # Before the wrapped optimizer has its per-parameter state, a loaded tree brings it; after, it must match.
+        strict = all(getattr(t, "_initialized", False) for t in self._targets)
+        for key, value in state.items():
+            _check_layout(current[key], value, key, strict)
         for key, value in state.items():
             current[key] = _merge(current[key], value, key)
         self._initialized = True
@@ -161,6 +176,20 @@ class ScheduledOptimizer(optim.Optimizer):
         return getattr(self._inner, name)
 
     # Updates. -------------------------------------------------------------
+
+    def observe(self, metric: mx.array | float) -> None:
+        """Feeds a metric to every :class:`~mlxlr.ReduceOnPlateau` in the schedules.
+
+        Graph operations only: call it inside or outside a compiled step (the
+        counters live in :attr:`state`). The new scale applies from the next update.
+
+        Args:
+            metric: The metric, a scalar array (a loss in mode ``"min"``) or a number.
+        """
+        if not self._plateaus:
+            raise ValueError("observe needs a ReduceOnPlateau in the schedules, got none")
+        for plateau in self._plateaus:
+            plateau.observe(metric)
 
     @override
     def init(self, parameters: dict[str, Any]) -> None:
@@ -363,6 +392,43 @@ def _check_part(name: str, part: object) -> Schedule | float:
 
 def _keys(tree: object) -> list[str]:
     return sorted(tree) if isinstance(tree, dict) else [type(tree).__name__]
+
+
+def _check_layout(current: Any, new: Any, path: str, strict: bool) -> None:
+    """Raises ``ValueError`` unless ``new`` has the layout of ``current``, before :func:`_merge` changes anything.
+
+    Every key of ``current`` must be in ``new``; with ``strict`` (the wrapped
+    optimizer already initialized) ``new`` may hold no others.
+    """
+    if isinstance(current, dict):
+        if not isinstance(new, dict):
+            raise ValueError(f"state entry {path} is a dict here, got {_kind(new)}")
+        if not set(current) <= set(new) or (strict and set(new) != set(current)):
+            raise ValueError(
+                f"state entry {path} holds keys {sorted(current)} here, got {sorted(new)}: "
+                "a state saved by another optimizer or for another model"
+            )
+        for key in current:
+            _check_layout(current[key], new[key], f"{path}.{key}", strict)
+    elif isinstance(current, list):
+        if not isinstance(new, (list, tuple)) or len(new) != len(current):
+            raise ValueError(f"state entry {path} holds a list of {len(current)} here, got {_kind(new)}")
+        for i, (here, there) in enumerate(zip(current, new)):
+            _check_layout(here, there, f"{path}.{i}", strict)
+    elif isinstance(current, mx.array):
+        shape = new.shape if isinstance(new, mx.array) else None if isinstance(new, (dict, list, tuple)) else ()
+        if shape != current.shape:
+            raise ValueError(f"state entry {path} is an array of shape {current.shape} here, got {_kind(new)}")
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, mx.array):
+        return f"an array of shape {value.shape}"
+    if isinstance(value, dict):
+        return f"a dict with keys {sorted(value)}"
+    if isinstance(value, (list, tuple)):
+        return f"a {type(value).__name__} of {len(value)}"
+    return f"{value!r} ({type(value).__name__})"
 
 
 def _merge(current: Any, new: Any, path: str) -> Any:
