@@ -28,3 +28,20 @@ def lint(session: nox.Session) -> None:
     session.install("ruff>=0.6")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+
+
+@nox.session
+def trainer(session: nox.Session) -> None:
+    """mlx-lm's trainer with a ScheduledOptimizer (tests/test_mlx_lm_trainer.py); on demand, not in `nox`.
+
+    mlx-lm pulls in transformers and tokenizers (about 200 MB, 20 s to install); the test skips without it.
+    """
+    session.install("-e", DEV, "mlx-lm==0.32.2")
+    session.run("pytest", "tests/test_mlx_lm_trainer.py", *session.posargs)
+
+
+@nox.session
+def bench(session: nox.Session) -> None:
+    """The benchmark (benchmarks/bench.py); on demand, not in `nox`: `nox -s bench -- --quick --json out.json`."""
+    session.install("-e", DEV)
+    session.run("python", "benchmarks/bench.py", *session.posargs)

@@ -5,9 +5,10 @@ Run as ``python tests/resume_worker.py MODE OUT_DIR`` with ``PYTHONPATH=src``:
 - ``full``: trains steps 0..99 and writes ``OUT_DIR/full.safetensors``
   (final parameters and the learning rate each update used).
 - ``first``: trains steps 0..36, writes the checkpoint
-  ``OUT_DIR/model.safetensors`` and ``OUT_DIR/opt.safetensors`` (plus the
-  learning rates so far), then kills itself with SIGKILL: nothing after the
-  checkpoint runs, no interpreter shutdown, no flush of anything else.
+  ``OUT_DIR/model.safetensors`` and ``OUT_DIR/opt.safetensors`` (and the
+  learning rates so far in ``OUT_DIR/lr_log.safetensors``), then kills
+  itself with SIGKILL: nothing after the checkpoint runs, no interpreter
+  shutdown, no flush of anything else.
 - ``second``: a fresh model (other initial weights) and a fresh wrapper load
   the checkpoint, train to step 100 and write ``OUT_DIR/second.safetensors``.
 - ``second-prebuilt``: as ``second``, but the compiled step is built (traced
@@ -89,17 +90,19 @@ class Trainer:
         self.state = state
 
     def run(self, stop: int) -> None:
-        while self.opt.step.item() < stop:
-            step = int(self.opt.step.item())
+        """Trains from the optimizer's step up to ``stop``, feeding each step its own batch."""
+        start = int(self.opt.step.item())
+        for step in range(start, stop):
             self.train_step(*batch(step))
             mx.eval(self.state)
             self.lrs.append(mx.array(self.opt.learning_rate))
+        if self.opt.step.item() != max(start, stop):
+            raise RuntimeError(f"the optimizer's step is {self.opt.step.item()} after training to {stop}")
 
     def load(self, out: Path) -> None:
         self.model.update(tree_unflatten(list(mx.load(str(out / "model.safetensors")).items())))
-        loaded = mx.load(str(out / "opt.safetensors"))
-        self.lrs = list(loaded.pop("lr_log"))
-        self.opt.state = tree_unflatten(list(loaded.items()))
+        self.opt.state = tree_unflatten(list(mx.load(str(out / "opt.safetensors")).items()))
+        self.lrs = list(mx.load(str(out / "lr_log.safetensors"))["lr_log"])
         mx.eval(self.state)
 
     def results(self) -> dict[str, mx.array]:
@@ -119,9 +122,8 @@ def main(mode: str, out: Path) -> None:
         trainer = Trainer(seed=0)
         trainer.run(CHECKPOINT)
         mx.save_safetensors(str(out / "model.safetensors"), dict(tree_flatten(trainer.model.parameters())))
-        opt_state = dict(tree_flatten(trainer.opt.state))
-        opt_state["lr_log"] = mx.stack(trainer.lrs)
-        mx.save_safetensors(str(out / "opt.safetensors"), opt_state)
+        mx.save_safetensors(str(out / "opt.safetensors"), dict(tree_flatten(trainer.opt.state)))
+        mx.save_safetensors(str(out / "lr_log.safetensors"), {"lr_log": mx.stack(trainer.lrs)})
         sys.stdout.flush()
         os.kill(os.getpid(), signal.SIGKILL)
     elif mode in ("second", "second-prebuilt"):

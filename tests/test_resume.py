@@ -20,14 +20,14 @@ import mlx.core as mx
 import mlx.optimizers as optim
 import numpy as np
 import pytest
-import resume_worker as worker
 from mlx.utils import tree_flatten, tree_unflatten
 
 import mlxlr
+import resume_worker as worker
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("resume_worker.py")
-TIMEOUT = 120
+TIMEOUT = 60
 
 
 def _env() -> dict[str, str]:
@@ -105,7 +105,7 @@ def test_checkpoint_holds_the_step_every_schedule_and_the_wrapped_state(runs: Pa
     step = worker.CHECKPOINT - 1
     assert saved["learning_rate"].item() == opt.schedules["learning_rate"].at(step)
     assert saved["betas.0"].item() == opt.schedules["betas"][0].at(step)
-    assert saved["lr_log"].shape == (worker.CHECKPOINT,)
+    assert mx.load(str(runs / "lr_log.safetensors"))["lr_log"].shape == (worker.CHECKPOINT,)
 
 
 def test_resuming_without_the_optimizer_state_differs(runs: Path) -> None:
@@ -119,7 +119,6 @@ def test_resuming_without_the_optimizer_state_differs(runs: Path) -> None:
 
 def test_loading_into_another_schedule_set_names_both_sets(runs: Path) -> None:
     loaded = tree_unflatten(list(mx.load(str(runs / "opt.safetensors")).items()))
-    del loaded["lr_log"]
     other = mlxlr.ScheduledOptimizer(
         optim.AdamW(learning_rate=0.0, weight_decay=0.0),
         learning_rate=mlxlr.CosineDecay(1e-2, decay_steps=100),

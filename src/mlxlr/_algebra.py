@@ -7,13 +7,13 @@ can be folded (``2 * (3 * s)`` is one :class:`Scaled`, ``a >> b >> c`` one
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
 import mlx.core as mx
 from typing_extensions import override
 
-from ._checks import MAX_STEP, StepLike, as_step, check_int, host_float, since
+from ._checks import FLOAT32_MAX, MAX_STEP, StepLike, as_step, check_int, host_float, since
 from ._schedule import PREC_ATOM, PREC_JOIN, PREC_PRODUCT, PREC_SUM, PREC_UNARY, Schedule, as_schedule
 
 
@@ -30,6 +30,70 @@ class Builtin(Schedule):
 
     def _eval(self, t: mx.array) -> mx.array:
         raise NotImplementedError
+
+    # The stacked protocol: how a Join evaluates many pieces of one class at once.
+
+    @classmethod
+    def _stack(cls, pieces: Sequence[Any]) -> Stacked | None:
+        """The numbers of ``pieces`` (instances of ``cls``) in arrays, one entry per piece.
+
+        ``None`` (the default) means the class has no stacked form, and a
+        :class:`Join` evaluates its pieces one by one. Arrays are built from
+        Python numbers only (:func:`floats`, :func:`ints`), never by graph
+        operations: the result is kept and reused across compiled functions.
+        """
+        return None
+
+    @classmethod
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        """Many pieces of this class at once: ``params`` rows aligned with the local steps ``t``.
+
+        Each row of :attr:`Stacked.rows` arrives either gathered to ``t``'s
+        shape (one piece per step) or as a vector on ``t``'s last axis (every
+        piece at one step); :attr:`Stacked.shared` arrays arrive as they are.
+        The result equals each piece's ``_eval`` bit for bit: the same
+        operations in the same order, with arrays where ``_eval`` has Python
+        numbers. Arrays are inputs of a compiled kernel, not constants baked
+        into it, so a join compiles once whatever its parameters or length.
+        """
+        raise NotImplementedError
+
+
+@final
+class Stacked:
+    """The stacked form of pieces of one class (what :meth:`Builtin._stack` returns).
+
+    Args:
+        rows: One 1-D array per parameter, one entry per piece, gathered per step.
+        shared: Arrays passed as they are (lookup tables indexed by a row).
+    """
+
+    def __init__(self, rows: dict[str, mx.array], shared: dict[str, mx.array] | None = None) -> None:
+        self.rows = rows
+        self.shared = shared or {}
+
+
+def floats(values: Iterable[float]) -> mx.array:
+    """A ``float32`` array of Python numbers, rounded as MLX rounds a Python scalar."""
+    return mx.array(list(values), dtype=mx.float32)
+
+
+def ints(values: Iterable[int]) -> mx.array:
+    """An ``int64`` array of Python ints."""
+    return mx.array(list(values), dtype=mx.int64)
+
+
+def pick(values: mx.array, index: mx.array) -> mx.array:
+    """``values[index]`` for a 1-D ``values`` and an index array of any shape.
+
+    A scalar index takes ``mx.take``; an array index takes
+    ``take_along_axis``, several times faster on MLX's CPU backend.
+    """
+    if index.ndim == 0:
+        return mx.take(values, index)
+    flat = index if index.ndim == 1 else index.reshape(-1)
+    out = mx.take_along_axis(values, flat, axis=0)
+    return out if index.ndim == 1 else out.reshape(index.shape)
 
 
 def evaluate(schedule: Schedule, t: mx.array) -> mx.array:
@@ -248,6 +312,7 @@ class Join(Builtin):
         self.boundaries = tuple(bounds)
         self._params = {"schedules": list(pieces), "boundaries": bounds}
         self._precedence = PREC_JOIN if self._chained() else PREC_ATOM
+        self._plan: _JoinPlan | None = None
 
     @property
     @override
@@ -267,6 +332,17 @@ class Join(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
+        if not plan.groups:
+            return self._eval_chain(t)
+        if t.size * len(self.schedules) <= _SIDE_BY_SIDE:
+            return plan.side_by_side(t)
+        return plan.gathered(t)
+
+    def _eval_chain(self, t: mx.array) -> mx.array:
+        """Every piece and a ``where`` per boundary: cheapest for a few pieces that do not stack."""
         out = evaluate(self.schedules[0], t)
         for boundary, piece in zip(self.boundaries, self.schedules[1:]):
             out = mx.where(t < boundary, out, evaluate(piece, since(t, boundary)))
@@ -277,6 +353,132 @@ class Join(Builtin):
         if self._precedence == PREC_JOIN:
             return " >> ".join(paren(p, PREC_JOIN + 1) for p in self.schedules)
         return super().__repr__()
+
+
+_PAST_END = 2**62
+"""Above every step (steps are clipped at 2**60): the end of the last piece, and padding."""
+
+_LOWEST = -3.4028234663852886e38
+"""float32's lowest finite value: ``max(x, _LOWEST) == x`` bit for bit for every finite ``x``."""
+
+_SIDE_BY_SIDE = 2**12
+"""Up to this many (step, piece) pairs, a join evaluates every piece at every step side by side."""
+
+_COMPARE_ALL = 2**16
+"""Up to this many (step, boundary) pairs, a join finds pieces by comparing each step with every boundary."""
+
+_SEARCHSORTED: Callable[..., mx.array] | None = getattr(mx, "searchsorted", None)
+"""MLX's ``searchsorted`` (0.32 on), used on the CPU only: not every GPU backend has it."""
+
+
+@final
+class _Group:
+    """Pieces of one class evaluated at once from stacked parameters."""
+
+    def __init__(self, cls: type[Builtin], stacked: Stacked, members: list[int], edges: list[tuple[int, int]]) -> None:
+        self.cls = cls
+        self.rows = stacked.rows
+        self.shared = stacked.shared
+        self.starts = ints(edges[i][0] for i in members)
+        self.stops = ints(edges[i][1] for i in members)
+        local = [0] * len(edges)
+        for row, i in enumerate(members):
+            local[i] = row
+        # piece index -> row of this group (0 for other pieces); None: the group is every piece, in order
+        self.local = None if len(members) == len(edges) else mx.array(local, dtype=mx.int32)
+
+
+@final
+class _JoinPlan:
+    """How a :class:`Join` evaluates: its boundaries and parameters in arrays, built once.
+
+    Pieces of a class with a stacked form (two or more of them) are evaluated
+    once for the whole class, with their parameters in arrays; other pieces
+    are evaluated on their own. For a few steps (a training step's scalar)
+    every piece of a class is evaluated side by side and the active one is
+    picked by a ``max``: one fused kernel and one reduction per class. For
+    many steps (``values``), each step's piece is found by its boundaries,
+    and its parameters and start are gathered. Either way the cost per step
+    is a handful of operations per class, whatever the number of pieces, and
+    the parameter arrays are inputs of a compiled kernel, not baked into it.
+    """
+
+    def __init__(self, pieces: Sequence[Schedule], boundaries: Sequence[int]) -> None:
+        n = len(boundaries)
+        self.edges = list(zip([0, *boundaries], [*boundaries, _PAST_END]))
+        self.bounds = ints(boundaries)
+        self.starts = ints([0, *boundaries])
+        self.top = 1 << (n.bit_length() - 1) if n else 0
+        self.padded = ints([*boundaries, *[_PAST_END] * (2 * self.top - 1 - n)])
+        classes: dict[type[Builtin], list[int]] = {}
+        for i, piece in enumerate(pieces):
+            if isinstance(piece, Builtin):
+                classes.setdefault(type(piece), []).append(i)
+        stacks: list[tuple[type[Builtin], list[int], Stacked]] = []
+        for cls, members in classes.items():
+            stacked = cls._stack([pieces[i] for i in members]) if len(members) > 1 else None
+            if stacked is not None:
+                stacks.append((cls, members, stacked))
+        stacks.sort(key=lambda stack: -len(stack[1]))
+        self.groups = [_Group(cls, stacked, members, self.edges) for cls, members, stacked in stacks]
+        grouped = {i for _, members, _ in stacks for i in members}
+        self.singles = [(i, piece) for i, piece in enumerate(pieces) if i not in grouped]
+        group_of = [-1] * len(pieces)
+        for g, (_, members, _) in enumerate(stacks):
+            for i in members:
+                group_of[i] = g
+        self.group_of = mx.array(group_of, dtype=mx.int32)
+
+    def side_by_side(self, t: mx.array) -> mx.array:
+        """Every piece of a group at every step, on a new last axis; the active one picked by a ``max``."""
+        at = t if t.ndim == 0 else mx.expand_dims(t, -1)
+        out: mx.array | None = None
+        for group in self.groups:
+            local = mx.maximum(at - group.starts, 0)
+            value = group.cls._eval_stacked(local, {**group.rows, **group.shared})
+            value = mx.where((at >= group.starts) & (at < group.stops), value, _LOWEST).max(axis=-1)
+            out = value if out is None else mx.maximum(out, value)
+        assert out is not None
+        for i, piece in self.singles:
+            start, stop = self.edges[i]
+            active = t >= start if stop == _PAST_END else (t >= start) & (t < stop)
+            out = mx.maximum(out, mx.where(active, evaluate(piece, since(t, start)), _LOWEST))
+        return out
+
+    def gathered(self, t: mx.array) -> mx.array:
+        """Each step's piece found by its boundaries; its start and parameters gathered."""
+        idx = self.index(t)
+        local = t - pick(self.starts, idx)
+        group_of = pick(self.group_of, idx) if len(self.groups) > 1 else None
+        out: mx.array | None = None
+        for g, group in enumerate(self.groups):
+            row = idx if group.local is None else pick(group.local, idx)
+            params = {name: pick(values, row) for name, values in group.rows.items()}
+            value = group.cls._eval_stacked(local, {**params, **group.shared})
+            out = value if out is None or group_of is None else mx.where(group_of == g, value, out)
+        assert out is not None
+        for i, piece in self.singles:
+            out = mx.where(idx == i, evaluate(piece, local), out)
+        return out
+
+    def index(self, t: mx.array) -> mx.array:
+        """The piece each step is in: the number of boundaries at or below it.
+
+        One comparison with every boundary for a few steps; for many steps,
+        ``searchsorted`` where MLX has it on the CPU, else a binary search of
+        ``log2(pieces)`` gathers.
+        """
+        if t.size * self.bounds.size <= _COMPARE_ALL:
+            return (mx.expand_dims(t, -1) >= self.bounds).sum(-1)
+        if _SEARCHSORTED is not None and mx.default_device() == mx.cpu:
+            return _SEARCHSORTED(self.bounds, t, side="right")
+        idx = mx.zeros(t.shape, dtype=mx.int32)
+        k = self.top
+        while k:
+            step = idx + k
+            idx = mx.where(pick(self.padded, step - 1) <= t, step, idx)
+            k >>= 1
+        return idx
 
 
 # Builders: what the operators call. -----------------------------------------
@@ -350,6 +552,8 @@ def divide(left: Schedule | float, right: Schedule | float) -> Schedule:
     if not isinstance(right, Schedule):
         if right == 0:
             raise ValueError(f"cannot divide a schedule by 0, got {left!r} / {right!r}")
+        if abs(1.0 / float(right)) > FLOAT32_MAX:
+            raise ValueError(f"cannot divide a schedule by {right!r}: its inverse overflows float32")
         return scale(left, 1.0 / float(right))  # type: ignore[no-any-return]
     return Quotient(as_schedule(left, "numerator"), right)
 

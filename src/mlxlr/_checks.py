@@ -18,6 +18,9 @@ StepLike = int | mx.array
 MAX_STEP = 2**60
 """Steps are clipped here; 2**53 is the documented range, the rest is margin."""
 
+FLOAT32_MAX = 3.4028234663852886e38
+"""The largest finite float32: a Python float beyond it becomes ``inf`` in a schedule's value."""
+
 
 def check_int(name: str, value: object, minimum: int = 1) -> int:
     """Returns ``value`` as an ``int`` if it is an integer >= ``minimum``."""
@@ -36,6 +39,8 @@ def check_real(name: str, value: object) -> float:
     result = float(value)
     if not math.isfinite(result):
         raise ValueError(f"{name} must be finite, got {value!r}")
+    if abs(result) > FLOAT32_MAX:
+        raise ValueError(f"{name} must be finite in float32 (|{name}| <= {FLOAT32_MAX:.4g}), got {value!r}")
     return result
 
 
@@ -91,11 +96,12 @@ def since(t: mx.array, boundary: int) -> mx.array:
     return mx.maximum(t - boundary, 0)
 
 
-def remaining(t: mx.array, steps: int) -> tuple[mx.array, mx.array]:
+def remaining(t: mx.array, steps: int | mx.array) -> tuple[mx.array, mx.array]:
     """The fractions done and left of ``steps``, both in float32, from exact integers.
 
     Forming ``steps - t`` in integers first keeps the fraction left accurate
     near the end of a long decay, where ``1 - t / steps`` would cancel.
+    ``steps`` may be an ``int64`` array (one per step, as a join gathers them).
     """
     done = mx.minimum(t, steps)
     return done.astype(mx.float32) / steps, (steps - done).astype(mx.float32) / steps

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import final
 
 import mlx.core as mx
 from typing_extensions import override
 
-from ._algebra import Builtin
+from ._algebra import Builtin, Stacked, floats, ints, pick
 from ._checks import (
     IntPower,
     check_bool,
@@ -44,6 +44,16 @@ class Constant(Builtin):
     @override
     def _eval(self, t: mx.array) -> mx.array:
         return mx.full(t.shape, self.value, dtype=mx.float32)
+
+    @classmethod
+    @override
+    def _stack(cls, pieces: Sequence[Constant]) -> Stacked:
+        return Stacked({"value": floats(p.value for p in pieces)})
+
+    @classmethod
+    @override
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        return mx.broadcast_to(params["value"], t.shape)
 
 
 @final
@@ -84,6 +94,18 @@ class Linear(Builtin):
     def _eval(self, t: mx.array) -> mx.array:
         done, left = remaining(t, self.steps)
         return self.init * left + self.end * done
+
+    @classmethod
+    @override
+    def _stack(cls, pieces: Sequence[Linear]) -> Stacked:
+        init, end, steps = floats(p.init for p in pieces), floats(p.end for p in pieces), ints(p.steps for p in pieces)
+        return Stacked({"init": init, "end": end, "steps": steps})
+
+    @classmethod
+    @override
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        done, left = remaining(t, params["steps"])
+        return params["init"] * left + params["end"] * done
 
 
 @final
@@ -129,6 +151,18 @@ class CosineDecay(Builtin):
     def _eval(self, t: mx.array) -> mx.array:
         _, left = remaining(t, self.decay_steps)
         return self.end + (self.init - self.end) * mx.square(mx.sin((0.5 * math.pi) * left))
+
+    @classmethod
+    @override
+    def _stack(cls, pieces: Sequence[CosineDecay]) -> Stacked:
+        end, span = floats(p.end for p in pieces), floats(p.init - p.end for p in pieces)
+        return Stacked({"end": end, "span": span, "steps": ints(p.decay_steps for p in pieces)})
+
+    @classmethod
+    @override
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        _, left = remaining(t, params["steps"])
+        return params["end"] + params["span"] * mx.square(mx.sin((0.5 * math.pi) * left))
 
 
 @final
@@ -190,6 +224,19 @@ class ExponentialDecay(Builtin):
             return out
         return mx.maximum(out, self.end) if self.decay_rate < 1.0 else mx.minimum(out, self.end)
 
+    @classmethod
+    @override
+    def _stack(cls, pieces: Sequence[ExponentialDecay]) -> Stacked:
+        lows = [p.end if p.end is not None and p.decay_rate < 1.0 else -math.inf for p in pieces]
+        highs = [p.end if p.end is not None and p.decay_rate >= 1.0 else math.inf for p in pieces]
+        divisors = [p.decay_steps if p.staircase else 1 for p in pieces]
+        return _stack_powers(pieces, divisors, lows, highs)
+
+    @classmethod
+    @override
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        return _eval_powers(t, params)
+
 
 @final
 class StepDecay(Builtin):
@@ -223,6 +270,60 @@ class StepDecay(Builtin):
     @override
     def _eval(self, t: mx.array) -> mx.array:
         return self.init * self._power(t // self.step_size)
+
+    @classmethod
+    @override
+    def _stack(cls, pieces: Sequence[StepDecay]) -> Stacked:
+        return _stack_powers(pieces, [p.step_size for p in pieces], None, None)
+
+    @classmethod
+    @override
+    def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
+        return _eval_powers(t, params)
+
+
+def _stack_powers(
+    pieces: Sequence[ExponentialDecay | StepDecay],
+    divisors: list[int],
+    lows: list[float] | None,
+    highs: list[float] | None,
+) -> Stacked:
+    """The stacked form of ``init * power(t // divisor)``, clipped to ``[low, high]``.
+
+    The power tables of all pieces are padded to the same number of levels
+    with ones (the digits there are 0, and ``x * 1.0 == x``), one row of
+    ``levels * 1024`` values per piece; ``offset`` is where a piece's row
+    starts in the flattened tables.
+    """
+    levels = max(len(p._power.tables) for p in pieces)
+    width = 1024 * levels
+    tables = []
+    for p in pieces:
+        row = [v for table in p._power.tables for v in table.tolist()]  # type: ignore[union-attr]
+        tables.append(row + [1.0] * (width - len(row)))
+    rows = {
+        "init": floats(p.init for p in pieces),
+        "divisor": ints(divisors),
+        "limit": ints(p._power.limit for p in pieces),
+        "offset": ints(width * i for i in range(len(pieces))),
+    }
+    if lows is not None and highs is not None and any(math.isfinite(v) for v in lows + highs):
+        rows["low"], rows["high"] = floats(lows), floats(highs)
+    return Stacked(rows, {"tables": mx.array(tables, dtype=mx.float32)})
+
+
+def _eval_powers(t: mx.array, params: dict[str, mx.array]) -> mx.array:
+    """:func:`_stack_powers`' pieces at ``t``: the arithmetic of :class:`~mlxlr._checks.IntPower`, row by row."""
+    tables = params["tables"]
+    flat, offset = tables.reshape(-1), params["offset"]
+    q = mx.minimum(t // params["divisor"], params["limit"])
+    power = pick(flat, offset + (q & 1023))
+    for level in range(1, tables.shape[1] // 1024):
+        power = power * pick(flat, offset + (1024 * level + ((q >> (10 * level)) & 1023)))
+    out = params["init"] * power
+    if "low" in params:
+        out = mx.minimum(mx.maximum(out, params["low"]), params["high"])
+    return out
 
 
 def _decay_power(init: float, rate: float, end: float | None, per: int) -> IntPower:
@@ -275,6 +376,11 @@ class Lambda(Builtin):
     def _eval(self, t: mx.array) -> mx.array:
         out = self.fn(t)
         if not isinstance(out, mx.array):
-            out = mx.array(out)
+            try:
+                out = mx.array(out)
+            except (TypeError, ValueError) as error:
+                raise TypeError(
+                    f"fn must return an mx.array or a number, got {out!r} ({type(out).__name__})"
+                ) from error
         out = out.astype(mx.float32)
         return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)

@@ -117,8 +117,10 @@ class ScheduledOptimizer(optim.Optimizer):
     @state.setter
     def state(self, state: dict[str, Any]) -> None:
         if not isinstance(state, dict) or "step" not in state or "optimizer" not in state:
+            flat = isinstance(state, dict) and any(isinstance(k, str) and "." in k for k in state)
+            hint = "; unflatten a loaded file first: tree_unflatten(list(mx.load(path).items()))" if flat else ""
             raise ValueError(
-                f"state must be a tree with 'step' and 'optimizer', as opt.state is; got keys {_keys(state)}"
+                f"state must be a tree with 'step' and 'optimizer', as opt.state is; got keys {_keys(state)}{hint}"
             )
         extra = sorted(set(state) - set(self._specs) - set(_RESERVED))
         missing = sorted(set(self._specs) - set(state))
@@ -419,6 +421,9 @@ def _check_layout(current: Any, new: Any, path: str, strict: bool) -> None:
         shape = new.shape if isinstance(new, mx.array) else None if isinstance(new, (dict, list, tuple)) else ()
         if shape != current.shape:
             raise ValueError(f"state entry {path} is an array of shape {current.shape} here, got {_kind(new)}")
+        inexact = not mx.issubdtype(new.dtype, mx.integer) if isinstance(new, mx.array) else isinstance(new, float)
+        if inexact and mx.issubdtype(current.dtype, mx.integer):
+            raise ValueError(f"state entry {path} holds integers ({current.dtype}) here, got {new!r}")
 
 
 def _kind(value: object) -> str:

@@ -9,7 +9,7 @@ from typing import TYPE_CHECKING, Any
 
 import mlx.core as mx
 
-from ._checks import StepLike, as_step, check_int, host_float
+from ._checks import FLOAT32_MAX, StepLike, as_step, check_int, host_float
 
 if TYPE_CHECKING:
     from collections.abc import Iterator
@@ -121,12 +121,70 @@ class Schedule(abc.ABC):
         steps = check_int("steps", steps)
         return self(mx.arange(steps, dtype=mx.int64))
 
+    # Combinators (classes in _combinators.py). -----------------------------
+
+    def with_warmup(self, steps: int, init: float = 0.0) -> Schedule:
+        """A linear warmup from ``init`` to this schedule's value at step 0, then this schedule.
+
+        See :class:`mlxlr.WithWarmup`.
+        """
+        from ._combinators import WithWarmup
+
+        return WithWarmup(self, steps, init)
+
+    def clip(self, lo: float | None = None, hi: float | None = None) -> Schedule:
+        """This schedule clipped to ``[lo, hi]``; see :class:`mlxlr.Clip`."""
+        from ._combinators import Clip
+
+        return Clip(self, lo, hi)
+
+    def repeat(self, times: int | None = None) -> Schedule:
+        """This bounded schedule run ``times`` times (``None``: forever); see :class:`mlxlr.Repeat`."""
+        from ._combinators import Repeat
+
+        return Repeat(self, times)
+
+    def stretch(self, factor: float) -> Schedule:
+        """This schedule on a time axis scaled by ``factor``; see :class:`mlxlr.Stretch`."""
+        from ._combinators import Stretch
+
+        return Stretch(self, factor)
+
+    def for_steps(self, n: int) -> Schedule:
+        """This schedule with a duration of ``n`` steps; see :class:`mlxlr.ForSteps`."""
+        from ._combinators import ForSteps
+
+        return ForSteps(self, n)
+
     # Arguments, repr and equality. ----------------------------------------
 
     @property
     def params(self) -> dict[str, Any]:
         """The constructor arguments (defaults filled in), as given."""
         return dict(self._params)
+
+    def to_config(self) -> dict[str, Any]:
+        """A JSON-safe dict that :func:`mlxlr.from_config` turns back into this schedule.
+
+        The class name under ``"type"`` and the constructor's arguments under
+        their names (defaults filled in), nested schedules as nested dicts.
+        A user subclass needs :func:`mlxlr.register` first; a :class:`~mlxlr.Lambda`
+        (a Python callable) has no config.
+
+        Raises:
+            TypeError: an unregistered class, or an argument a config cannot
+                hold (a callable, an array); the message names it.
+
+        Example:
+            >>> import mlxlr
+            >>> mlxlr.Linear(0.0, 1.0, steps=10).to_config()
+            {'type': 'Linear', 'init': 0.0, 'end': 1.0, 'steps': 10}
+            >>> (2 * mlxlr.Constant(1e-3)).to_config()
+            {'type': 'Constant', 'value': 0.002}
+        """
+        from ._config import to_config
+
+        return to_config(self)
 
     def __repr__(self) -> str:
         sig = _signature(type(self))
@@ -211,20 +269,38 @@ class Schedule(abc.ABC):
         from ._algebra import join
 
         if not isinstance(other, Schedule):
-            return NotImplemented
+            hint = (
+                "; a number is mlxlr.Constant(x), a callable mlxlr.Lambda(fn)"
+                if callable(other) or _number(other)
+                else ""
+            )
+            raise TypeError(f"the right side of >> must be a Schedule, got {other!r} ({type(other).__name__}){hint}")
         return join(self, other)
 
     def __rrshift__(self, other: object) -> Schedule:
         raise TypeError(f"the left side of >> must be a Schedule, got {other!r} ({type(other).__name__})")
 
 
+def _number(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def _operand(value: object) -> bool:
     if isinstance(value, Schedule):
         return True
+    if isinstance(value, mx.array):
+        raise TypeError(
+            f"a schedule combines with schedules and Python numbers, got an mx.array {value!r}; "
+            "use float(x) or mlxlr.Constant(float(x))"
+        )
     if isinstance(value, bool) or not isinstance(value, (int, float)):
         return False
     if not math.isfinite(value):
         raise ValueError(f"a number combined with a schedule must be finite, got {value!r}")
+    if abs(value) > FLOAT32_MAX:
+        raise ValueError(
+            f"a number combined with a schedule must be finite in float32 (<= {FLOAT32_MAX:.4g}), got {value!r}"
+        )
     return True
 
 
@@ -235,8 +311,8 @@ def _same(a: object, b: object) -> bool:
 def _freeze(value: Any) -> Any:
     if isinstance(value, Schedule):
         return value
-    if isinstance(value, (list, tuple)):
-        return (type(value).__name__, *(_freeze(v) for v in value))
+    if isinstance(value, (list, tuple)):  # alike: the expression language and JSON write both as lists
+        return ("seq", *(_freeze(v) for v in value))
     if isinstance(value, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
     if isinstance(value, (int, float, str, bool, type(None))):

@@ -1,0 +1,497 @@
+"""What a schedule costs: mlxlr beside a constant learning rate and beside MLX's own schedules.
+
+Usage::
+
+    python benchmarks/bench.py [--quick] [--json PATH] [--cap SECONDS] [--only SECTION ...]
+
+Every ratio is measured inside one process with its two sides interleaved
+(repeat r times each side in turn, the order rotating), and reported as the
+minimum, median and maximum of the per-repeat ratios (at least 5 repeats).
+First compiled calls are measured in a fresh subprocess each, with an empty
+kernel cache (``TMPDIR`` and ``MLX_PTX_CACHE_DIR`` point to a new folder):
+MLX caches compiled kernels in memory and on disk, so a second compile in the
+same process or with the same cache would measure a lookup. MLX's long joins
+can take minutes to compile: each such measurement is capped at ``--cap``
+seconds and reported as skipped beyond it.
+
+Sections (``--only``): ``train`` (compiled training steps), ``traces`` (how
+often the compiled step is traced over 1000 steps), ``scalar`` (one schedule
+value, eager and compiled), ``first`` (first compiled call) and ``values``
+(``values(10**6)`` beside NumPy).
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import shutil
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from functools import partial
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT / "src") not in sys.path:
+    sys.path.insert(0, str(ROOT / "src"))
+
+import mlx.core as mx  # noqa: E402
+import mlx.nn as nn  # noqa: E402
+import mlx.optimizers as optim  # noqa: E402
+import numpy as np  # noqa: E402
+
+import mlxlr  # noqa: E402
+
+SECTIONS = ("train", "traces", "scalar", "first", "values")
+TOTAL, WARMUP, PEAK, FLOOR = 10_000, 1_000, 3e-4, 3e-5
+PIECE = 100  # steps per piece of the joins of the scalar benchmark
+SIZES = (10, 100, 1000)
+
+
+# Timing. ---------------------------------------------------------------------
+
+
+def _per_call(fn: Callable[[], object], inner: int) -> float:
+    start = time.perf_counter()
+    for _ in range(inner):
+        fn()
+    return (time.perf_counter() - start) / inner
+
+
+def _calibrate(fn: Callable[[], object], target: float) -> int:
+    """Calls per measurement so that one measurement lasts about ``target`` seconds."""
+    fn()
+    once = _per_call(fn, 3)
+    return max(1, min(20_000, round(target / max(once, 1e-7))))
+
+
+def interleave(items: dict[str, Callable[[], object]], reps: int, target: float) -> dict[str, list[float]]:
+    """Seconds per call of each item, ``reps`` measurements each, taken in turn."""
+    inner = {name: _calibrate(fn, target) for name, fn in items.items()}
+    names = list(items)
+    times: dict[str, list[float]] = {name: [] for name in names}
+    for r in range(reps):
+        shift = r % len(names)
+        for name in names[shift:] + names[:shift]:
+            times[name].append(_per_call(items[name], inner[name]))
+    return times
+
+
+def ratio_row(label: str, times: dict[str, list[float]], a: str, b: str, **extra: Any) -> dict[str, Any]:
+    """The ratio ``a / b`` of two interleaved items: min, median and max over the repeats."""
+    ratios = [x / y for x, y in zip(times[a], times[b])]
+    return {
+        "label": label,
+        "a": a,
+        "b": b,
+        "a_seconds": statistics.median(times[a]),
+        "b_seconds": statistics.median(times[b]),
+        "ratio": [min(ratios), statistics.median(ratios), max(ratios)],
+        "repeats": len(ratios),
+        **extra,
+    }
+
+
+# Training steps. ----------------------------------------------------------------
+
+
+class MLP(nn.Module):
+    def __init__(self, width: int = 256) -> None:
+        super().__init__()
+        self.layers = [nn.Linear(width, width) for _ in range(3)]
+
+    def __call__(self, x: mx.array) -> mx.array:
+        for layer in self.layers[:-1]:
+            x = nn.relu(layer(x))
+        return self.layers[-1](x)
+
+
+class Block(nn.Module):
+    def __init__(self, dims: int = 128) -> None:
+        super().__init__()
+        self.layer = nn.TransformerEncoderLayer(dims, num_heads=4, mlp_dims=4 * dims)
+
+    def __call__(self, x: mx.array) -> mx.array:
+        return self.layer(x, None)
+
+
+MODELS: dict[str, tuple[Callable[[], nn.Module], tuple[int, ...]]] = {
+    "MLP 3x256, batch 64": (MLP, (64, 256)),
+    "Transformer block d128, seq 64, batch 8": (Block, (8, 64, 128)),
+}
+
+
+def ours_lr() -> mlxlr.Schedule:
+    return mlxlr.Linear(0.0, PEAK, WARMUP) >> mlxlr.CosineDecay(PEAK, TOTAL - WARMUP, FLOOR)
+
+
+def mlx_lr() -> Callable[[mx.array], mx.array]:
+    pieces = [optim.linear_schedule(0.0, PEAK, WARMUP), optim.cosine_decay(PEAK, TOTAL - WARMUP, FLOOR)]
+    return optim.join_schedules(pieces, [WARMUP])
+
+
+OPTIMIZERS: dict[str, Callable[[], optim.Optimizer]] = {
+    "constant": lambda: optim.AdamW(learning_rate=PEAK, weight_decay=0.01),
+    "mlx": lambda: optim.AdamW(learning_rate=mlx_lr(), weight_decay=0.01),
+    "mlxlr": lambda: mlxlr.ScheduledOptimizer(
+        optim.AdamW(learning_rate=0.0, weight_decay=0.01), learning_rate=ours_lr()
+    ),
+    "mlxlr3": lambda: mlxlr.ScheduledOptimizer(
+        optim.AdamW(learning_rate=0.0, weight_decay=0.0),
+        learning_rate=ours_lr(),
+        weight_decay=0.1 * mlxlr.Linear(1.0, 0.1, TOTAL),
+        betas=(mlxlr.Linear(0.85, 0.95, WARMUP) >> mlxlr.Constant(0.95), 0.999),
+    ),
+}
+LABELS = {
+    "constant": "AdamW, constant learning rate",
+    "mlx": "AdamW(learning_rate=optim.join_schedules([linear, cosine]))",
+    "mlxlr": "ScheduledOptimizer(AdamW, Linear >> CosineDecay)",
+    "mlxlr3": "ScheduledOptimizer, 3 schedules (lr, weight_decay, beta1)",
+}
+
+
+def train_step(model_name: str, opt_name: str) -> tuple[Callable[[], object], list[int]]:
+    """A compiled AdamW step on fresh (but always the same) weights and data; and its trace counter."""
+    build, shape = MODELS[model_name]
+    mx.random.seed(0)
+    model = build()
+    x = mx.random.normal(shape)
+    y = mx.random.normal(shape)
+    opt = OPTIMIZERS[opt_name]()
+    opt.init(model.trainable_parameters())
+    mx.eval(model.parameters(), opt.state, x, y)  # evaluated before compiling: traced once, not twice
+    loss_and_grad = nn.value_and_grad(model, lambda m, x, y: nn.losses.mse_loss(m(x), y))
+    state = [model.state, opt.state]
+    traces = [0]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(x: mx.array, y: mx.array) -> mx.array:
+        traces[0] += 1
+        loss, grads = loss_and_grad(model, x, y)
+        opt.update(model, grads)
+        return loss
+
+    def run() -> None:
+        mx.eval(step(x, y), state)
+
+    return run, traces
+
+
+def bench_train(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    for model_name in MODELS:
+        items = {name: train_step(model_name, name)[0] for name in OPTIMIZERS}
+        times = interleave(items, cfg.train_reps, cfg.train_target)
+        for name in ("mlxlr", "mlx", "mlxlr3"):
+            rows.append(
+                ratio_row(f"{model_name}: {LABELS[name]} / constant", times, name, "constant", model=model_name)
+            )
+        rows.append(ratio_row(f"{model_name}: mlxlr / MLX's join_schedules", times, "mlxlr", "mlx", model=model_name))
+    return rows
+
+
+def bench_traces(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    model_name = next(iter(MODELS))
+    for name in OPTIMIZERS:
+        run, traces = train_step(model_name, name)
+        for _ in range(1000):
+            run()
+        rows.append({"label": f"{model_name}: {LABELS[name]}", "optimizer": name, "steps": 1000, "traces": traces[0]})
+    return rows
+
+
+# One schedule value. ----------------------------------------------------------------
+
+
+def _piece(i: int) -> tuple[float, float]:
+    return 1e-3 / (i + 1), 1e-3 / (i + 2)  # distinct numbers: MLX bakes each one into its kernels
+
+
+def schedule(kind: str, n: int) -> Callable[[mx.array], mx.array]:
+    """``n`` linear pieces of 100 steps (a bare piece for ``n == 1``), mlxlr's or MLX's."""
+    if kind == "mlxlr":
+        ours = [mlxlr.Linear(*_piece(i), PIECE) for i in range(n)]
+        return ours[0] if n == 1 else mlxlr.Join(ours, [PIECE * (i + 1) for i in range(n - 1)])
+    theirs = [optim.linear_schedule(*_piece(i), PIECE) for i in range(n)]
+    return theirs[0] if n == 1 else optim.join_schedules(theirs, [PIECE * (i + 1) for i in range(n - 1)])
+
+
+def probe(n: int) -> mx.array:
+    return mx.array(PIECE * (n // 2) + 37, dtype=mx.uint64)
+
+
+def _eager(kind: str, n: int) -> Callable[[], object]:
+    s, t = schedule(kind, n), probe(n)
+    return lambda: mx.eval(s(t))
+
+
+def _compiled(kind: str, n: int) -> Callable[[], object]:
+    s, t = schedule(kind, n), probe(n)
+    fn = mx.compile(lambda step: s(step))
+    return lambda: mx.eval(fn(t))
+
+
+def bench_scalar(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    rows = []
+    eager = {f"mlxlr {n}": _eager("mlxlr", n) for n in (1, *SIZES)}
+    eager.update({f"mlx {n}": _eager("mlx", n) for n in (1, *SIZES)})
+    times = interleave(eager, cfg.reps, cfg.target)
+    for n in SIZES:
+        for kind in ("mlxlr", "mlx"):
+            label = f"eager, {kind} join of {n} / one piece"
+            rows.append(ratio_row(label, times, f"{kind} {n}", f"{kind} 1", mode="eager", kind=kind, pieces=n))
+    compiled = {f"mlxlr {n}": _compiled("mlxlr", n) for n in (1, *SIZES)}
+    times = interleave(compiled, cfg.reps, cfg.target)
+    for n in SIZES:
+        label = f"compiled, mlxlr join of {n} / one piece"
+        rows.append(ratio_row(label, times, f"mlxlr {n}", "mlxlr 1", mode="compiled", kind="mlxlr", pieces=n))
+    for n in SIZES:  # MLX's compiles can take minutes: each size in a subprocess, capped
+        label = f"compiled, mlx join of {n} / one piece"
+        base = {"label": label, "mode": "compiled", "kind": "mlx", "pieces": n}
+        out = child(["steady", str(n), str(cfg.reps), str(cfg.target)], cfg.cap, cold=False)
+        if "times" in out:
+            rows.append(ratio_row(label, out["times"], f"mlx {n}", "mlx 1", **base))
+        else:
+            rows.append({**base, "skipped": out["skipped"]})
+    return rows
+
+
+def steady_child(n: int, reps: int, target: float) -> dict[str, Any]:
+    items = {"mlx 1": _compiled("mlx", 1), f"mlx {n}": _compiled("mlx", n)}
+    return {"times": interleave(items, reps, target)}
+
+
+# First compiled call. -------------------------------------------------------------
+
+
+def first_call_child(kind: str, n: int) -> dict[str, Any]:
+    mx.eval(mx.array(0.0) + 1)  # the device is up, and the compile below is traced once
+    s, t = schedule(kind, n), probe(n)
+    fn = mx.compile(lambda step: s(step))
+    start = time.perf_counter()
+    mx.eval(fn(t))
+    return {"seconds": time.perf_counter() - start}
+
+
+def child(args: list[str], cap: float, cold: bool) -> dict[str, Any]:
+    """Runs this script as ``--child ARGS`` and returns its JSON, or ``{"skipped": why}`` past ``cap`` seconds."""
+    env = dict(os.environ)
+    env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
+    cache = tempfile.mkdtemp(prefix="mlxlr-bench-") if cold else None
+    if cache is not None:  # an empty kernel cache: MLX keeps compiled kernels under the temp folder
+        env["TMPDIR"] = cache
+        env["MLX_PTX_CACHE_DIR"] = os.path.join(cache, "ptx")
+    try:
+        done = subprocess.run(
+            [sys.executable, __file__, "--child", *args],
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=cap + 30.0,  # the process's start and imports on top of the capped measurement
+            check=False,
+        )
+    except subprocess.TimeoutExpired:
+        return {"skipped": f"> {cap:g} s"}
+    finally:
+        if cache is not None:
+            shutil.rmtree(cache, ignore_errors=True)
+    if done.returncode != 0:
+        return {"skipped": f"failed: {done.stderr.strip().splitlines()[-1:]}"}
+    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    return result
+
+
+def bench_first(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    items = [(kind, n) for kind in ("mlxlr", "mlx") for n in (1, *SIZES)]
+    seconds: dict[tuple[str, int], list[float]] = {item: [] for item in items}
+    skipped: dict[tuple[str, int], str] = {}
+    for _ in range(cfg.first_reps):
+        for item in items:
+            if item in skipped:
+                continue
+            out = child(["first", item[0], str(item[1])], cfg.cap, cold=True)
+            if "seconds" in out and out["seconds"] <= cfg.cap:
+                seconds[item].append(out["seconds"])
+            else:
+                skipped[item] = out.get("skipped") or f"> {cfg.cap:g} s (one run: {out['seconds']:.1f} s)"
+    rows = []
+    for kind in ("mlxlr", "mlx"):
+        one = seconds[(kind, 1)]
+        rows.append({"label": f"first call, {kind} one piece", "kind": kind, "pieces": 1, "seconds": one})
+        for n in SIZES:
+            label = f"first call, {kind} join of {n} / one piece"
+            if (kind, n) in skipped or (kind, 1) in skipped:
+                why = skipped.get((kind, n)) or skipped[(kind, 1)]
+                rows.append({"label": label, "kind": kind, "pieces": n, "skipped": why, "seconds": seconds[(kind, n)]})
+                continue
+            times = {"n": seconds[(kind, n)], "1": one}
+            rows.append(ratio_row(label, times, "n", "1", kind=kind, pieces=n))
+    return rows
+
+
+# Values over many steps. --------------------------------------------------------------
+
+
+def numpy_two_pieces(count: int) -> np.ndarray:
+    """``Linear(0, PEAK, WARMUP) >> CosineDecay(PEAK, TOTAL - WARMUP, FLOOR)``: the same formula in NumPy."""
+    f32 = np.float32
+    t = np.arange(count, dtype=np.int64)
+    done = np.minimum(t, WARMUP)
+    warm = f32(0.0) * ((WARMUP - done).astype(f32) / f32(WARMUP)) + f32(PEAK) * (done.astype(f32) / f32(WARMUP))
+    span = TOTAL - WARMUP
+    left = (span - np.minimum(np.maximum(t - WARMUP, 0), span)).astype(f32) / f32(span)
+    cos = f32(FLOOR) + f32(PEAK - FLOOR) * np.square(np.sin(f32(0.5 * np.pi) * left))
+    return np.where(t < WARMUP, warm, cos)
+
+
+def numpy_linear_pieces(count: int, n: int) -> np.ndarray:
+    """``n`` linear pieces as :func:`schedule` builds them: ``searchsorted``, gathers, the formula."""
+    f32 = np.float32
+    bounds = np.array([PIECE * (i + 1) for i in range(n - 1)], dtype=np.int64)
+    starts = np.concatenate([[0], bounds])
+    init = np.array([_piece(i)[0] for i in range(n)], dtype=f32)
+    end = np.array([_piece(i)[1] for i in range(n)], dtype=f32)
+    t = np.arange(count, dtype=np.int64)
+    idx = np.searchsorted(bounds, t, side="right")
+    done = np.minimum(t - starts[idx], PIECE)
+    return init[idx] * ((PIECE - done).astype(f32) / f32(PIECE)) + end[idx] * (done.astype(f32) / f32(PIECE))
+
+
+def bench_values(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    count = 10**6
+    two, joined = ours_lr(), schedule("mlxlr", 1000)
+    assert isinstance(joined, mlxlr.Schedule)
+    np.testing.assert_allclose(np.array(two.values(count)), numpy_two_pieces(count), rtol=1e-5, atol=1e-12)
+    np.testing.assert_allclose(np.array(joined.values(count)), numpy_linear_pieces(count, 1000), rtol=1e-5)
+    items = {
+        "mlxlr 2": lambda: mx.eval(two.values(count)),
+        "numpy 2": lambda: numpy_two_pieces(count),
+        "mlxlr 1000": lambda: mx.eval(joined.values(count)),
+        "numpy 1000": lambda: numpy_linear_pieces(count, 1000),
+    }
+    times = interleave(items, cfg.reps, cfg.target)
+    return [
+        ratio_row("values(10**6), Linear >> CosineDecay: mlxlr / NumPy", times, "mlxlr 2", "numpy 2", pieces=2),
+        ratio_row("values(10**6), join of 1000 Linear: mlxlr / NumPy", times, "mlxlr 1000", "numpy 1000", pieces=1000),
+    ]
+
+
+# Report. -------------------------------------------------------------------------------
+
+
+def _us(seconds: float) -> str:
+    return f"{seconds * 1e6:9.1f} us" if seconds < 0.1 else f"{seconds:9.3f} s "
+
+
+def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
+    print(f"\n== {title} ==")
+    for row in rows:
+        if "traces" in row:
+            print(f"  {row['label']:<88} {row['traces']} trace(s) in {row['steps']} steps")
+        elif "skipped" in row:
+            print(f"  {row['label']:<88} skipped ({row['skipped']})")
+        elif "ratio" in row:
+            lo, med, hi = row["ratio"]
+            sides = f"{_us(row['a_seconds'])} / {_us(row['b_seconds'])}"
+            print(f"  {row['label']:<88} {lo:6.3f} {med:6.3f} {hi:6.3f}   {sides}")
+        else:
+            print(f"  {row['label']:<88} {_us(statistics.median(row['seconds']))}")
+    sys.stdout.flush()
+
+
+TITLES = {
+    "train": "Compiled training step (ratio min median max; median step times a / b)",
+    "traces": "Traces of the compiled step over 1000 steps (after opt.init)",
+    "scalar": "One schedule value at a uint64 step (ratio min median max; median call times a / b)",
+    "first": "First compiled call in a fresh process, empty kernel cache (ratio min median max; times a / b)",
+    "values": "values(10**6) beside the same formula in NumPy (ratio min median max; times a / b)",
+}
+RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
+    "train": bench_train,
+    "traces": bench_traces,
+    "scalar": bench_scalar,
+    "first": bench_first,
+    "values": bench_values,
+}
+
+
+def environment() -> dict[str, Any]:
+    info: dict[str, Any] = {"default_device": str(mx.default_device())}
+    try:
+        info.update({k: str(v) for k, v in mx.device_info().items()})
+    except Exception as error:  # older MLX, or a backend without device_info
+        info["device_info_error"] = repr(error)
+    gpu = shutil.which("nvidia-smi")
+    if gpu:
+        query = [gpu, "--query-gpu=name,driver_version,memory.total", "--format=csv,noheader"]
+        info["nvidia_smi"] = subprocess.run(query, capture_output=True, text=True, check=False).stdout.strip()
+    return {
+        "date": datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
+        "versions": {
+            "mlx": mx.__version__,
+            "mlxlr": mlxlr.__version__,
+            "numpy": np.__version__,
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "device": info,
+        "cpu_count": os.cpu_count(),
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--quick", action="store_true", help="fewer and shorter repeats, a lower --cap")
+    parser.add_argument("--json", type=Path, help="write the results here")
+    parser.add_argument(
+        "--cap", type=float, help="seconds allowed to one of MLX's slow compiles (default 120, quick 20)"
+    )
+    parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="the sections to run")
+    parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
+    cfg = parser.parse_args()
+    if cfg.child:
+        mode, *rest = cfg.child
+        if mode == "first":
+            out = first_call_child(rest[0], int(rest[1]))
+        else:
+            out = steady_child(int(rest[0]), int(rest[1]), float(rest[2]))
+        print(json.dumps(out))
+        return
+    cfg.cap = cfg.cap if cfg.cap is not None else (20.0 if cfg.quick else 120.0)
+    cfg.reps, cfg.first_reps = (5, 5) if cfg.quick else (9, 5)
+    cfg.train_reps = 7 if cfg.quick else 15
+    cfg.target = 0.02 if cfg.quick else 0.05
+    cfg.train_target = 0.05 if cfg.quick else 0.1
+    mx.eval(mx.array(0.0) + 1)  # MLX traces the first compiled function twice if nothing was evaluated before
+    report = environment()
+    report["settings"] = {
+        "quick": cfg.quick,
+        "cap_seconds": cfg.cap,
+        "repeats": cfg.reps,
+        "first_call_repeats": cfg.first_reps,
+        "train_repeats": cfg.train_reps,
+    }
+    report["results"] = {}
+    print(f"mlxlr benchmark: {report['versions']} on {report['device']}")
+    for section in cfg.only:
+        started = time.perf_counter()
+        rows = RUNNERS[section](cfg)
+        report["results"][section] = rows
+        report.setdefault("section_seconds", {})[section] = round(time.perf_counter() - started, 1)
+        print_rows(TITLES[section], rows)
+        if cfg.json:  # written after every section: a run cut short keeps what it measured
+            cfg.json.parent.mkdir(parents=True, exist_ok=True)
+            cfg.json.write_text(json.dumps(report, indent=1) + "\n")
+
+
+if __name__ == "__main__":
+    main()

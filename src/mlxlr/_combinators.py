@@ -1,0 +1,298 @@
+"""Combinators: what ``Schedule.with_warmup``, ``clip``, ``repeat``, ``stretch`` and ``for_steps`` build.
+
+Each wraps one schedule and writes its ``repr`` as the method call that
+built it (``Linear(...).clip(hi=0.5)``), so the expression reads back as
+it was written.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from fractions import Fraction
+from typing import Any, final
+
+import mlx.core as mx
+from typing_extensions import override
+
+from ._algebra import Builtin, evaluate, paren
+from ._checks import MAX_STEP, check_int, check_positive, check_real, host_float, remaining, since
+from ._schedule import PREC_ATOM, Schedule, format_value
+
+
+def method_call(receiver: Schedule, method: str, args: Sequence[Any] = (), **kwargs: Any) -> str:
+    """``receiver.method(args, key=value)`` as the expression language writes it.
+
+    Keyword arguments whose value is ``None`` are left out (they are the defaults).
+    """
+    parts = [format_value(a) for a in args]
+    parts += [f"{k}={format_value(v)}" for k, v in kwargs.items() if v is not None]
+    return f"{paren(receiver, PREC_ATOM)}.{method}({', '.join(parts)})"
+
+
+def _check_schedule(value: object) -> Schedule:
+    if not isinstance(value, Schedule):
+        raise TypeError(f"schedule must be a Schedule, got {value!r} ({type(value).__name__})")
+    return value
+
+
+def _bounded(schedule: Schedule, method: str) -> int:
+    duration = schedule.duration
+    if duration is None:
+        raise ValueError(
+            f"{method} needs a schedule with a duration, got the unbounded {schedule!r}; give it one with .for_steps(n)"
+        )
+    return duration
+
+
+@final
+class WithWarmup(Builtin):
+    r"""A linear warmup from ``init`` to a schedule's value at its step 0, then the schedule.
+
+    .. math::
+        v(t) = \begin{cases}
+            \text{init} + (s(0) - \text{init})\, t / W & t < W \\
+            s(t - W) & t \ge W
+        \end{cases}
+
+    The schedule starts from its own step 0 when the warmup ends (no repeated
+    peak, no late start: mlx-lm's ``warmup + 1`` join is not reproduced here).
+    Built by :meth:`Schedule.with_warmup`; its duration is ``W`` plus the
+    schedule's (``None`` for an unbounded schedule).
+
+    Args:
+        schedule: The schedule to warm up into; its value at step 0 is read once.
+        steps: The warmup's length ``W`` in steps.
+        init: The value at step 0.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.CosineDecay(1.0, decay_steps=100).with_warmup(10)
+        >>> s
+        CosineDecay(init=1.0, decay_steps=100).with_warmup(10)
+        >>> print(f"{s.at(0):.2f} {s.at(5):.2f} {s.at(10):.2f} {s.at(60):.2f} {s.duration}")
+        0.00 0.50 1.00 0.50 110
+    """
+
+    def __init__(self, schedule: Schedule, steps: int, init: float = 0.0) -> None:
+        self.schedule = _check_schedule(schedule)
+        self.steps = check_int("steps", steps)
+        self.init = check_real("init", init)
+        self._peak = host_float(evaluate(self.schedule, mx.array(0, dtype=mx.int64)))
+
+    @property
+    @override
+    def duration(self) -> int | None:
+        inner = self.schedule.duration
+        return None if inner is None else self.steps + inner
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        done, left = remaining(t, self.steps)
+        warm = self.init * left + self._peak * done
+        return mx.where(t < self.steps, warm, evaluate(self.schedule, since(t, self.steps)))
+
+    @override
+    def __repr__(self) -> str:
+        return method_call(self.schedule, "with_warmup", [self.steps], init=self.init or None)
+
+
+@final
+class Clip(Builtin):
+    """A schedule clipped to ``[lo, hi]`` pointwise; either bound may be left out.
+
+    Built by :meth:`Schedule.clip`.
+
+    Args:
+        schedule: The schedule to clip.
+        lo: The smallest value, or ``None`` for no floor.
+        hi: The largest value, or ``None`` for no cap.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Linear(0.0, 1.0, steps=10).clip(lo=0.2, hi=0.5)
+        >>> s
+        Linear(init=0.0, end=1.0, steps=10).clip(lo=0.2, hi=0.5)
+        >>> print(" ".join(f"{v:.1f}" for v in s.values().tolist()[::2]))
+        0.2 0.2 0.4 0.5 0.5 0.5
+    """
+
+    def __init__(self, schedule: Schedule, lo: float | None = None, hi: float | None = None) -> None:
+        self.schedule = _check_schedule(schedule)
+        self.lo = None if lo is None else check_real("lo", lo)
+        self.hi = None if hi is None else check_real("hi", hi)
+        if self.lo is None and self.hi is None:
+            raise ValueError("clip needs lo, hi or both, got lo=None and hi=None")
+        if self.lo is not None and self.hi is not None and self.lo > self.hi:
+            raise ValueError(f"lo must not exceed hi, got lo={lo!r} and hi={hi!r}")
+
+    @property
+    @override
+    def duration(self) -> int | None:
+        return self.schedule.duration
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        out = evaluate(self.schedule, t)
+        if self.lo is not None:
+            out = mx.maximum(out, self.lo)
+        if self.hi is not None:
+            out = mx.minimum(out, self.hi)
+        return out
+
+    @override
+    def __repr__(self) -> str:
+        return method_call(self.schedule, "clip", lo=self.lo, hi=self.hi)
+
+
+@final
+class Repeat(Builtin):
+    r"""A bounded schedule run again and again: ``times`` times, or forever.
+
+    .. math::
+        v(t) = s(t \bmod D) \quad (t < \text{times} \cdot D), \qquad v(t) = s(D) \text{ after}
+
+    where ``D`` is the schedule's duration. Each run covers steps ``0 .. D - 1``
+    of the schedule (its final value, at ``D``, is where the next run
+    restarts); after the last run it holds its final value. Built by
+    :meth:`Schedule.repeat`; ``times=None`` repeats forever (unbounded).
+
+    Args:
+        schedule: A schedule with a duration.
+        times: How many runs, or ``None`` for no end.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Linear(1.0, 0.0, steps=4).repeat(2)
+        >>> s
+        Linear(init=1.0, end=0.0, steps=4).repeat(2)
+        >>> s.values(10).tolist()
+        [1.0, 0.75, 0.5, 0.25, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
+    """
+
+    def __init__(self, schedule: Schedule, times: int | None = None) -> None:
+        self.schedule = _check_schedule(schedule)
+        self.times = None if times is None else check_int("times", times)
+        self._period = _bounded(self.schedule, "repeat")
+
+    @property
+    @override
+    def duration(self) -> int | None:
+        return None if self.times is None else self.times * self._period
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        phase = t % self._period
+        if self.times is not None:
+            phase = mx.where(t < self.times * self._period, phase, self._period)
+        return evaluate(self.schedule, phase)
+
+    @override
+    def __repr__(self) -> str:
+        return method_call(self.schedule, "repeat", [] if self.times is None else [self.times])
+
+
+@final
+class Stretch(Builtin):
+    r"""A schedule on a scaled time axis: ``factor`` steps of this one per step of the schedule.
+
+    .. math::
+        v(t) = s(\lfloor t / \text{factor} \rfloor)
+
+    ``factor = 2`` makes every phase twice as long, ``0.5`` half as long (like
+    Composer's scale-schedule ratio). The factor is read as the simplest
+    fraction ``p / q`` that is the same float (``1.5`` as 3/2, ``0.1`` as
+    1/10, ``1/3`` as 1/3) and ``floor(t * q / p)`` is computed in integers, so
+    it is exact at every step. Built by :meth:`Schedule.stretch`; the duration
+    is ``ceil(duration * factor)``.
+
+    Args:
+        schedule: The schedule to stretch.
+        factor: The ratio of new steps to old steps, in ``[2**-30, 2**30]``.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Linear(0.0, 1.0, steps=4).stretch(2)
+        >>> s
+        Linear(init=0.0, end=1.0, steps=4).stretch(2)
+        >>> s.values().tolist()
+        [0.0, 0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0]
+    """
+
+    def __init__(self, schedule: Schedule, factor: float) -> None:
+        self.schedule = _check_schedule(schedule)
+        self.factor = check_positive("factor", factor)
+        if not 2.0**-30 <= self.factor <= 2.0**30:
+            raise ValueError(f"factor must be in [2**-30, 2**30], got {factor!r}")
+        self._p, self._q = _ratio(self.factor)
+
+    @property
+    @override
+    def duration(self) -> int | None:
+        inner = self.schedule.duration
+        return None if inner is None else -(-inner * self._p // self._q)
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        whole = t // self._p
+        part = t - whole * self._p
+        k = mx.minimum(whole, MAX_STEP // self._q) * self._q + (part * self._q) // self._p
+        return evaluate(self.schedule, mx.minimum(k, MAX_STEP))
+
+    @override
+    def __repr__(self) -> str:
+        return method_call(self.schedule, "stretch", [self._params["factor"]])
+
+
+def _ratio(factor: float) -> tuple[int, int]:
+    """The simplest fraction ``p / q`` that rounds to ``factor``, with ``p * q < 2**62``."""
+    exact = Fraction(factor)
+    best = exact.limit_denominator(1)
+    for bits in range(1, 63):
+        candidate = exact.limit_denominator(2**bits)
+        if candidate.numerator * candidate.denominator >= 2**62:
+            break
+        best = candidate
+        if float(candidate) == factor:
+            break
+    if best.numerator == 0:  # unreachable for factor >= 2**-30; kept as a guard
+        best = Fraction(1, best.denominator)
+    return best.numerator, best.denominator
+
+
+@final
+class ForSteps(Builtin):
+    """A schedule given a duration of ``n`` steps: it holds its value at step ``n`` after.
+
+    The way to put a schedule without a duration (a :class:`~mlxlr.Constant`,
+    a periodic schedule) on the left of ``>>``, or to cut a bounded one short.
+    Built by :meth:`Schedule.for_steps`.
+
+    Args:
+        schedule: Any schedule.
+        n: The duration in steps.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Constant(0.5).for_steps(3) >> mlxlr.Constant(1.0)
+        >>> s
+        Constant(value=0.5).for_steps(3) >> Constant(value=1.0)
+        >>> s.values(5).tolist()
+        [0.5, 0.5, 0.5, 1.0, 1.0]
+    """
+
+    def __init__(self, schedule: Schedule, n: int) -> None:
+        self.schedule = _check_schedule(schedule)
+        self.n = check_int("n", n)
+
+    @property
+    @override
+    def duration(self) -> int:
+        return self.n
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        return evaluate(self.schedule, mx.minimum(t, self.n))
+
+    @override
+    def __repr__(self) -> str:
+        return method_call(self.schedule, "for_steps", [self.n])
