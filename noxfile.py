@@ -1,5 +1,7 @@
 """Sessions: `nox` runs tests, typecheck and lint; `nox -s bench` and `nox -s crosscheck` on demand."""
 
+from pathlib import Path
+
 import nox
 
 nox.options.sessions = ["tests", "typecheck", "lint"]
@@ -45,3 +47,18 @@ def bench(session: nox.Session) -> None:
     """The benchmark (benchmarks/bench.py); on demand, not in `nox`: `nox -s bench -- --quick --json out.json`."""
     session.install("-e", DEV)
     session.run("python", "benchmarks/bench.py", *session.posargs)
+
+
+@nox.session
+def crosscheck(session: nox.Session) -> None:
+    """Compare the catalogue with PyTorch, Transformers, Keras and Optax themselves; on demand, not in `nox`.
+
+    PyTorch from PyPI brings its CUDA libraries (gigabytes); every check skips when its library is missing.
+    """
+    session.install("-e", DEV, "torch", "transformers", "keras", "jax", "optax")
+    session.run(
+        "pytest",
+        *sorted(str(p) for p in Path("tests/crosscheck").glob("check_*.py")),
+        *session.posargs,
+        env={"KERAS_BACKEND": "numpy"},
+    )
