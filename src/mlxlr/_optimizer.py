@@ -243,6 +243,18 @@ class ScheduledOptimizer(optim.Optimizer):
 # Scheduled attributes. --------------------------------------------------------
 
 
+def _static(
+    op: Callable[[float, float], bool], symbol: str, elementwise: Callable[[Any, Any], Any]
+) -> Callable[[Any, Any], Any]:
+    """A comparison answered from the schedule's range for numbers, elementwise for arrays."""
+
+    def compare(self: _Hyper, other: Any) -> Any:
+        result = self._decide(op, symbol, other)
+        return elementwise(self, other) if result is NotImplemented else result
+
+    return compare
+
+
 class _Hyper(mx.array):
     """A scheduled hyperparameter during an update: an array with static comparisons."""
 
@@ -266,30 +278,12 @@ class _Hyper(mx.array):
             "keep the schedule on one side of it"
         )
 
-    def __lt__(self, other: Any) -> Any:
-        result = self._decide(operator.lt, "<", other)
-        return super().__lt__(other) if result is NotImplemented else result
-
-    def __le__(self, other: Any) -> Any:
-        result = self._decide(operator.le, "<=", other)
-        return super().__le__(other) if result is NotImplemented else result
-
-    def __gt__(self, other: Any) -> Any:
-        result = self._decide(operator.gt, ">", other)
-        return super().__gt__(other) if result is NotImplemented else result
-
-    def __ge__(self, other: Any) -> Any:
-        result = self._decide(operator.ge, ">=", other)
-        return super().__ge__(other) if result is NotImplemented else result
-
-    def __eq__(self, other: Any) -> Any:
-        result = self._decide(operator.eq, "==", other)
-        return super().__eq__(other) if result is NotImplemented else result
-
-    def __ne__(self, other: Any) -> Any:
-        result = self._decide(operator.ne, "!=", other)
-        return super().__ne__(other) if result is NotImplemented else result
-
+    __lt__ = _static(operator.lt, "<", mx.array.__lt__)
+    __le__ = _static(operator.le, "<=", mx.array.__le__)
+    __gt__ = _static(operator.gt, ">", mx.array.__gt__)
+    __ge__ = _static(operator.ge, ">=", mx.array.__ge__)
+    __eq__ = _static(operator.eq, "==", mx.array.__eq__)
+    __ne__ = _static(operator.ne, "!=", mx.array.__ne__)
     __hash__ = None  # type: ignore[assignment]
 
     def __bool__(self) -> bool:
