@@ -1,4 +1,4 @@
-"""Sessions: `nox` runs tests, typecheck and lint; `nox -s bench` and `nox -s crosscheck` on demand."""
+"""Sessions: `nox` runs tests, typecheck and lint; `nox -s bench`, `nox -s crosscheck` and `nox -s fuzz` on demand."""
 
 from pathlib import Path
 
@@ -61,4 +61,24 @@ def crosscheck(session: nox.Session) -> None:
         *sorted(str(p) for p in Path("tests/crosscheck").glob("check_*.py")),
         *session.posargs,
         env={"KERAS_BACKEND": "numpy"},
+    )
+
+
+@nox.session
+def fuzz(session: nox.Session) -> None:
+    """The property tests with the "fuzz" hypothesis profile; on demand, not in `nox`.
+
+    FUZZ_EXAMPLES (default 20 000) sets the examples of a property at full share; `nox -s fuzz -- -k NAME`
+    picks properties. Hypothesis prints its statistics (examples, time) for each property.
+    """
+    session.install("-e", DEV)
+    env = {"HYPOTHESIS_PROFILE": "fuzz"}
+    session.run(
+        "pytest",
+        "tests/test_properties.py",
+        "-p",
+        "no:cacheprovider",
+        "--hypothesis-show-statistics",
+        *session.posargs,
+        env=env,
     )

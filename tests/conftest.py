@@ -1,5 +1,21 @@
+import os
+
 import mlx.core as mx
 import pytest
+from hypothesis import HealthCheck, settings
+
+# Hypothesis profiles. "default" for a developer's run; "ci" (chosen when CI is set) derandomized, so a
+# CI run is reproducible; "fuzz" (HYPOTHESIS_PROFILE=fuzz, `nox -s fuzz`) for a long search, with
+# FUZZ_EXAMPLES examples per property. tests/test_properties.py gives each property a share of them.
+settings.register_profile("default", deadline=5_000, suppress_health_check=[HealthCheck.too_slow])
+settings.register_profile("ci", settings.get_profile("default"), derandomize=True, deadline=None, database=None)
+settings.register_profile(
+    "fuzz",
+    settings.get_profile("default"),
+    max_examples=int(os.environ.get("FUZZ_EXAMPLES", "20000")),
+    deadline=None,
+)
+settings.load_profile(os.environ.get("HYPOTHESIS_PROFILE") or ("ci" if os.environ.get("CI") else "default"))
 
 
 @pytest.fixture(autouse=True, scope="session")

@@ -7,6 +7,7 @@ can be folded (``2 * (3 * s)`` is one :class:`Scaled`, ``a >> b >> c`` one
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any, final
 
@@ -167,12 +168,14 @@ class Sum(Builtin):
 
     @override
     def __repr__(self) -> str:
+        if functools.reduce(add, self.terms) != self:  # built directly, as the operators would not: a call
+            return super().__repr__()
         text = paren(self.terms[0], PREC_SUM)
         for term in self.terms[1:]:
             value = _constant_value(term)
             if value is not None:
                 text += f" - {number(-value)}" if value < 0 else f" + {number(value)}"
-            elif isinstance(term, Scaled) and term.factor < 0:
+            elif isinstance(term, Scaled) and term.factor < 0 and scale(term.schedule, term.factor) == term:
                 text += f" - {paren(scale(term.schedule, -term.factor), PREC_SUM + 1)}"
             else:
                 text += f" + {paren(term, PREC_SUM + 1)}"
@@ -204,6 +207,8 @@ class Product(Builtin):
 
     @override
     def __repr__(self) -> str:
+        if functools.reduce(multiply, self.factors) != self:  # built directly, as the operators would not
+            return super().__repr__()
         first, *rest = self.factors
         return " * ".join([paren(first, PREC_PRODUCT), *(paren(f, PREC_PRODUCT + 1) for f in rest)])
 
@@ -230,6 +235,8 @@ class Scaled(Builtin):
 
     @override
     def __repr__(self) -> str:
+        if scale(self.schedule, self.factor) != self:  # built directly, as the operators would not: a call
+            return super().__repr__()
         if self.factor == -1.0:
             return f"-{paren(self.schedule, PREC_UNARY)}"
         return f"{number(self.factor)} * {paren(self.schedule, PREC_PRODUCT + 1)}"
@@ -278,6 +285,13 @@ class Join(Builtin):
     as in MLX's ``join_schedules``; the switch happens *at* a boundary
     (``step >= boundary`` runs the next piece). ``a >> b`` builds a join at
     ``a.duration``, and chains of ``>>`` flatten into one join.
+
+    A join costs about one evaluation per class of its pieces, whatever their
+    number: pieces of one family are evaluated together from their parameters
+    in arrays, which a compiled step takes as inputs, so a join of 1000 pieces
+    compiles once and runs about as fast as one piece (other pieces, such as
+    user schedules, cost one evaluation each). ``docs/performance.md`` has
+    the measurements.
 
     Args:
         schedules: The pieces: schedules, numbers or callables ``step -> array``
@@ -350,7 +364,7 @@ class Join(Builtin):
 
     @override
     def __repr__(self) -> str:
-        if self._precedence == PREC_JOIN:
+        if self._precedence == PREC_JOIN and functools.reduce(join, self.schedules) == self:
             return " >> ".join(paren(p, PREC_JOIN + 1) for p in self.schedules)
         return super().__repr__()
 

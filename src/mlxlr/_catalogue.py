@@ -198,9 +198,12 @@ class PolynomialDecay(Builtin):
     def _eval(self, t: mx.array) -> mx.array:
         if self.cycle:
             span = mx.maximum((t + (self.decay_steps - 1)) // self.decay_steps, 1) * self.decay_steps
+            done = t.astype(mx.float32) / span.astype(mx.float32)
             left = (span - t).astype(mx.float32) / span.astype(mx.float32)
         else:
-            _, left = remaining(t, self.decay_steps)
+            done, left = remaining(t, self.decay_steps)
+        if abs(self.end) > abs(self.init):  # rising: from init, or rounding at the scale of end swamps it
+            return self.init + (self.end - self.init) * -mx.expm1(self.power * mx.log1p(-done))  # 1 - left ** p
         return self.end + (self.init - self.end) * mx.power(left, self.power)
 
 
@@ -717,13 +720,14 @@ class WarmupStableDecay(Builtin):
     @override
     def _eval(self, t: mx.array) -> mx.array:
         done, left = remaining(since(t, self.warmup_steps + self.stable_steps), self.decay_steps)
+        rising = abs(self.end) > abs(self.peak)  # then from peak: rounding at the scale of end would swamp it
         if self.decay_shape == "linear":
-            shape = left
+            shape = done if rising else left
         elif self.decay_shape == "cosine":
-            shape = _bump(left)
+            shape = _bump(done if rising else left)
         else:  # 1 - sqrt(p), without its cancellation as p -> 1
-            shape = left / (1.0 + mx.sqrt(done))
-        out = self.end + (self.peak - self.end) * shape
+            shape = mx.sqrt(done) if rising else left / (1.0 + mx.sqrt(done))
+        out = self.peak + (self.end - self.peak) * shape if rising else self.end + (self.peak - self.end) * shape
         if self.warmup_steps == 0:
             return out
         up, rest = remaining(t, self.warmup_steps)

@@ -123,7 +123,9 @@ class CosineDecay(Builtin):
 
     The value is computed as ``end + (init - end) * sin(pi/2 * (T - t) / T) ** 2``
     with ``T - t`` formed in integers, so it stays accurate at the very end of
-    a decay over billions of steps.
+    a decay over billions of steps. A rising cosine (``|end| > |init|``) is
+    computed from ``init`` instead, ``init + (end - init) * sin(pi/2 * t / T) ** 2``,
+    so float32 rounding at the scale of ``end`` does not swamp a small ``init``.
 
     Args:
         init: The value at step 0.
@@ -149,20 +151,28 @@ class CosineDecay(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
-        _, left = remaining(t, self.decay_steps)
+        done, left = remaining(t, self.decay_steps)
+        if abs(self.end) > abs(self.init):  # rising: from init, or rounding at the scale of end swamps it
+            return self.init + (self.end - self.init) * mx.square(mx.sin((0.5 * math.pi) * done))
         return self.end + (self.init - self.end) * mx.square(mx.sin((0.5 * math.pi) * left))
 
     @classmethod
     @override
     def _stack(cls, pieces: Sequence[CosineDecay]) -> Stacked:
-        end, span = floats(p.end for p in pieces), floats(p.init - p.end for p in pieces)
-        return Stacked({"end": end, "span": span, "steps": ints(p.decay_steps for p in pieces)})
+        rising = [abs(p.end) > abs(p.init) for p in pieces]
+        base = floats(p.init if r else p.end for p, r in zip(pieces, rising))
+        span = floats(p.end - p.init if r else p.init - p.end for p, r in zip(pieces, rising))
+        rows = {"base": base, "span": span, "steps": ints(p.decay_steps for p in pieces)}
+        if any(rising):
+            rows["rising"] = mx.array(rising, dtype=mx.bool_)
+        return Stacked(rows)
 
     @classmethod
     @override
     def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
-        _, left = remaining(t, params["steps"])
-        return params["end"] + params["span"] * mx.square(mx.sin((0.5 * math.pi) * left))
+        done, left = remaining(t, params["steps"])
+        phase = mx.where(params["rising"], done, left) if "rising" in params else left
+        return params["base"] + params["span"] * mx.square(mx.sin((0.5 * math.pi) * phase))
 
 
 @final
