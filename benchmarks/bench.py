@@ -28,6 +28,7 @@ import json
 import os
 import platform
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -76,6 +77,8 @@ def interleave(items: dict[str, Callable[[], object]], reps: int, target: float)
     """Seconds per call of each item, ``reps`` measurements each, taken in turn."""
     inner = {name: _calibrate(fn, target) for name, fn in items.items()}
     names = list(items)
+    for name in names:  # one unrecorded round: caches, allocators and clocks settle
+        _per_call(items[name], inner[name])
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(reps):
         shift = r % len(names)
@@ -249,19 +252,25 @@ def bench_scalar(cfg: argparse.Namespace) -> list[dict[str, Any]]:
         for kind in ("mlxlr", "mlx"):
             label = f"eager, {kind} join of {n} / one piece"
             rows.append(ratio_row(label, times, f"{kind} {n}", f"{kind} 1", mode="eager", kind=kind, pieces=n))
+    for n in (1, *SIZES):
+        label = f"eager, {n} piece(s): mlxlr / mlx"
+        rows.append(ratio_row(label, times, f"mlxlr {n}", f"mlx {n}", mode="eager", kind="both", pieces=n))
     compiled = {f"mlxlr {n}": _compiled("mlxlr", n) for n in (1, *SIZES)}
+    compiled["mlx 1"] = _compiled("mlx", 1)
     times = interleave(compiled, cfg.reps, cfg.target)
     for n in SIZES:
         label = f"compiled, mlxlr join of {n} / one piece"
         rows.append(ratio_row(label, times, f"mlxlr {n}", "mlxlr 1", mode="compiled", kind="mlxlr", pieces=n))
+    label = "compiled, one piece: mlxlr / mlx"
+    rows.append(ratio_row(label, times, "mlxlr 1", "mlx 1", mode="compiled", kind="both", pieces=1))
     for n in SIZES:  # MLX's compiles can take minutes: each size in a subprocess, capped
         label = f"compiled, mlx join of {n} / one piece"
-        base = {"label": label, "mode": "compiled", "kind": "mlx", "pieces": n}
+        base = {"mode": "compiled", "kind": "mlx", "pieces": n}
         out = child(["steady", str(n), str(cfg.reps), str(cfg.target)], cfg.cap, cold=False)
         if "times" in out:
             rows.append(ratio_row(label, out["times"], f"mlx {n}", "mlx 1", **base))
         else:
-            rows.append({**base, "skipped": out["skipped"]})
+            rows.append({"label": label, **base, "skipped": out["skipped"]})
     return rows
 
 
@@ -290,23 +299,28 @@ def child(args: list[str], cap: float, cold: bool) -> dict[str, Any]:
     if cache is not None:  # an empty kernel cache: MLX keeps compiled kernels under the temp folder
         env["TMPDIR"] = cache
         env["MLX_PTX_CACHE_DIR"] = os.path.join(cache, "ptx")
+    # A session of its own: on a timeout the compilers MLX's CPU backend started go down with the child,
+    # instead of running on and slowing the measurements that follow.
+    proc = subprocess.Popen(
+        [sys.executable, __file__, "--child", *args],
+        env=env,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        start_new_session=True,
+    )
     try:
-        done = subprocess.run(
-            [sys.executable, __file__, "--child", *args],
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=cap + 30.0,  # the process's start and imports on top of the capped measurement
-            check=False,
-        )
+        stdout, stderr = proc.communicate(timeout=cap + 10.0)  # its start and imports on top of the cap
     except subprocess.TimeoutExpired:
+        os.killpg(proc.pid, signal.SIGKILL)
+        proc.communicate()
         return {"skipped": f"> {cap:g} s"}
     finally:
         if cache is not None:
             shutil.rmtree(cache, ignore_errors=True)
-    if done.returncode != 0:
-        return {"skipped": f"failed: {done.stderr.strip().splitlines()[-1:]}"}
-    result: dict[str, Any] = json.loads(done.stdout.strip().splitlines()[-1])
+    if proc.returncode != 0:
+        return {"skipped": f"failed: {stderr.strip().splitlines()[-1:]}"}
+    result: dict[str, Any] = json.loads(stdout.strip().splitlines()[-1])
     return result
 
 
@@ -372,16 +386,20 @@ def bench_values(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     assert isinstance(joined, mlxlr.Schedule)
     np.testing.assert_allclose(np.array(two.values(count)), numpy_two_pieces(count), rtol=1e-5, atol=1e-12)
     np.testing.assert_allclose(np.array(joined.values(count)), numpy_linear_pieces(count, 1000), rtol=1e-5)
+    phases = mx.arange(count, dtype=mx.float32) / count
+    mx.eval(phases)
     items = {
         "mlxlr 2": lambda: mx.eval(two.values(count)),
         "numpy 2": lambda: numpy_two_pieces(count),
         "mlxlr 1000": lambda: mx.eval(joined.values(count)),
         "numpy 1000": lambda: numpy_linear_pieces(count, 1000),
+        "mx.sin": lambda: mx.eval(mx.sin(phases)),
     }
     times = interleave(items, cfg.reps, cfg.target)
     return [
         ratio_row("values(10**6), Linear >> CosineDecay: mlxlr / NumPy", times, "mlxlr 2", "numpy 2", pieces=2),
         ratio_row("values(10**6), join of 1000 Linear: mlxlr / NumPy", times, "mlxlr 1000", "numpy 1000", pieces=1000),
+        ratio_row("floor: one mx.sin over 10**6 float32 / NumPy's whole cosine formula", times, "mx.sin", "numpy 2"),
     ]
 
 
@@ -424,6 +442,35 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
 }
 
 
+def markdown(report: dict[str, Any]) -> str:
+    """The tables of docs/performance.md, from a JSON report."""
+    versions, device = report["versions"], report["device"]
+    name = device.get("device_name") or device.get("default_device")
+    lines = [
+        f"{name}, MLX {versions['mlx']}, Python {versions['python']}, {report['date'][:10]}"
+        f" (repeats: {report['settings']['repeats']}, training steps {report['settings']['train_repeats']},"
+        f" cap {report['settings']['cap_seconds']:g} s; load average at start"
+        f" {report.get('load_average_at_start', '?')} on {report.get('cpu_count', '?')} cores)",
+        "",
+        "| measurement | ratio min | median | max | a | b |",
+        "|---|---:|---:|---:|---:|---:|",
+    ]
+    for section, rows in report["results"].items():
+        lines.append(f"| **{section}** | | | | | |")
+        for row in rows:
+            if "traces" in row:
+                lines.append(f"| {row['label']} | | {row['traces']} trace in {row['steps']} steps | | | |")
+            elif "skipped" in row:
+                lines.append(f"| {row['label']} | | skipped ({row['skipped']}) | | | |")
+            elif "ratio" in row:
+                lo, med, hi = row["ratio"]
+                a, b = _us(row["a_seconds"]).strip(), _us(row["b_seconds"]).strip()
+                lines.append(f"| {row['label']} | {lo:.3f} | **{med:.3f}** | {hi:.3f} | {a} | {b} |")
+            else:
+                lines.append(f"| {row['label']} | | {_us(statistics.median(row['seconds'])).strip()} | | | |")
+    return "\n".join(lines)
+
+
 def environment() -> dict[str, Any]:
     info: dict[str, Any] = {"default_device": str(mx.default_device())}
     try:
@@ -445,6 +492,7 @@ def environment() -> dict[str, Any]:
         },
         "device": info,
         "cpu_count": os.cpu_count(),
+        "load_average_at_start": [round(x, 2) for x in os.getloadavg()],  # other processes share the machine
     }
 
 
@@ -456,8 +504,13 @@ def main() -> None:
         "--cap", type=float, help="seconds allowed to one of MLX's slow compiles (default 120, quick 20)"
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="the sections to run")
+    parser.add_argument("--train-reps", type=int, help="repeats of the training-step ratios (default 21, quick 11)")
+    parser.add_argument("--markdown", type=Path, help="print a JSON report's tables in Markdown, run nothing")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     cfg = parser.parse_args()
+    if cfg.markdown:
+        print(markdown(json.loads(cfg.markdown.read_text())))
+        return
     if cfg.child:
         mode, *rest = cfg.child
         if mode == "first":
@@ -468,9 +521,9 @@ def main() -> None:
         return
     cfg.cap = cfg.cap if cfg.cap is not None else (20.0 if cfg.quick else 120.0)
     cfg.reps, cfg.first_reps = (5, 5) if cfg.quick else (9, 5)
-    cfg.train_reps = 7 if cfg.quick else 15
+    cfg.train_reps = cfg.train_reps or (11 if cfg.quick else 21)
     cfg.target = 0.02 if cfg.quick else 0.05
-    cfg.train_target = 0.05 if cfg.quick else 0.1
+    cfg.train_target = 0.1
     mx.eval(mx.array(0.0) + 1)  # MLX traces the first compiled function twice if nothing was evaluated before
     report = environment()
     report["settings"] = {
@@ -487,6 +540,7 @@ def main() -> None:
         rows = RUNNERS[section](cfg)
         report["results"][section] = rows
         report.setdefault("section_seconds", {})[section] = round(time.perf_counter() - started, 1)
+        report.setdefault("load_average_after", {})[section] = [round(x, 2) for x in os.getloadavg()]
         print_rows(TITLES[section], rows)
         if cfg.json:  # written after every section: a run cut short keeps what it measured
             cfg.json.parent.mkdir(parents=True, exist_ok=True)
