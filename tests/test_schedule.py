@@ -320,3 +320,10 @@ def test_user_subclass_gets_everything():
     assert s.at(5 + 25) == pytest.approx(0.25)
     assert (2 * h).at(10) == pytest.approx(1.0)
     assert s(mx.array([0, 30], dtype=mx.uint64)).dtype == mx.float32
+
+
+def test_exponential_rate_one_with_a_floor_is_constant():
+    s = mlxlr.ExponentialDecay(1.0, 1.0, end=0.5)
+    assert s.at(0) == 1.0 and s.at(10**6) == 1.0
+    joined = mlxlr.Linear(0.0, 1.0, 4) >> s  # the stacked path of a join agrees
+    assert joined.at(4) == 1.0 and joined.at(10**6) == 1.0

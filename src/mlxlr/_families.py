@@ -232,13 +232,13 @@ class ExponentialDecay(Builtin):
         out = self.init * self._power(q)
         if self.end is None:
             return out
-        return mx.maximum(out, self.end) if self.decay_rate < 1.0 else mx.minimum(out, self.end)
+        return mx.maximum(out, self.end) if self.decay_rate <= 1.0 else mx.minimum(out, self.end)
 
     @classmethod
     @override
     def _stack(cls, pieces: Sequence[ExponentialDecay]) -> Stacked:
-        lows = [p.end if p.end is not None and p.decay_rate < 1.0 else -math.inf for p in pieces]
-        highs = [p.end if p.end is not None and p.decay_rate >= 1.0 else math.inf for p in pieces]
+        lows = [p.end if p.end is not None and p.decay_rate <= 1.0 else -math.inf for p in pieces]
+        highs = [p.end if p.end is not None and p.decay_rate > 1.0 else math.inf for p in pieces]
         divisors = [p.decay_steps if p.staircase else 1 for p in pieces]
         return _stack_powers(pieces, divisors, lows, highs)
 
