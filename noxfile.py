@@ -7,7 +7,7 @@ import nox
 nox.options.sessions = ["tests", "typecheck", "lint"]
 nox.options.default_venv_backend = "venv"
 
-DEV = ".[cpu,dev]"
+DEV = ".[cpu,dev,plot,yaml]"
 
 
 @nox.session
@@ -39,7 +39,7 @@ def trainer(session: nox.Session) -> None:
     mlx-lm pulls in transformers and tokenizers (about 200 MB, 20 s to install); the test skips without it.
     """
     session.install("-e", DEV, "mlx-lm==0.32.2")
-    session.run("pytest", "tests/test_mlx_lm_trainer.py", *session.posargs)
+    session.run("pytest", "tests/test_mlx_lm_trainer.py", "tests/test_mlx_lm.py", *session.posargs)
 
 
 @nox.session
