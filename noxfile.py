@@ -34,7 +34,7 @@ def lint(session: nox.Session) -> None:
 
 @nox.session
 def trainer(session: nox.Session) -> None:
-    """mlx-lm's trainer with a ScheduledOptimizer (tests/test_mlx_lm_trainer.py); on demand, not in `nox`.
+    """mlx-lm's trainer and schedule builder against the real package; .ci/run runs it after `nox`.
 
     mlx-lm pulls in transformers and tokenizers (about 200 MB, 20 s to install); the test skips without it.
     """

@@ -373,3 +373,27 @@ def test_attribute_reads_and_repr_of_schedules():
     assert opt.eps == 1e-8  # not scheduled: read through to the wrapped optimizer
     assert opt.schedules == {"betas": (CYCLE, 0.999)}
     assert isinstance(opt.optimizer, optim.Adam)
+
+
+def _example_id(schedule) -> str:
+    text = repr(schedule)
+    return text if len(text) < 60 else text[:57] + "..."
+
+
+def _every_example():
+    from examples import EXAMPLES
+
+    return [s for s in EXAMPLES if not isinstance(s, mlxlr.ReduceOnPlateau)]
+
+
+@pytest.mark.parametrize("schedule", _every_example(), ids=_example_id)
+def test_every_schedule_drives_a_compiled_step(schedule):
+    """Each class of the catalogue (tests/examples.py) as a learning rate: 30 compiled steps equal eager values."""
+    model = make_model()
+    opt = mlxlr.ScheduledOptimizer(optim.SGD(learning_rate=0.0), learning_rate=schedule)
+    opt.init(model.trainable_parameters())
+    log, traces = [], []
+    train(model, opt, 30, compiled=True, log=log, traces=traces)
+    assert len(traces) == 1
+    eager = [schedule.at(k) for k in range(30)]
+    np.testing.assert_array_equal(np.array(log, dtype=np.float32), np.array(eager, dtype=np.float32))
