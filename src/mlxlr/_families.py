@@ -121,11 +121,10 @@ class CosineDecay(Builtin):
     ``CosineAnnealingLR(T_max=decay_steps, eta_min=end)`` up to ``T_max``
     (PyTorch's keeps following the cosine after ``T_max``; this one holds ``end``).
 
-    The value is computed as ``end + (init - end) * sin(pi/2 * (T - t) / T) ** 2``
-    with ``T - t`` formed in integers, so it stays accurate at the very end of
-    a decay over billions of steps. A rising cosine (``|end| > |init|``) is
-    computed from ``init`` instead, ``init + (end - init) * sin(pi/2 * t / T) ** 2``,
-    so float32 rounding at the scale of ``end`` does not swamp a small ``init``.
+    The value is computed as ``init * sin(pi/2 * (T - t) / T) ** 2 + end *
+    sin(pi/2 * t / T) ** 2`` with ``t`` and ``T - t`` formed in integers: each
+    term is accurate where it matters, so the value stays accurate at both
+    ends of a decay (or a rise) over billions of steps, whichever end is small.
 
     Args:
         init: The value at step 0.
@@ -151,28 +150,28 @@ class CosineDecay(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
-        done, left = remaining(t, self.decay_steps)
-        if abs(self.end) > abs(self.init):  # rising: from init, or rounding at the scale of end swamps it
-            return self.init + (self.end - self.init) * mx.square(mx.sin((0.5 * math.pi) * done))
-        return self.end + (self.init - self.end) * mx.square(mx.sin((0.5 * math.pi) * left))
+        return _cosine(t, self.init, self.end, self.decay_steps)
 
     @classmethod
     @override
     def _stack(cls, pieces: Sequence[CosineDecay]) -> Stacked:
-        rising = [abs(p.end) > abs(p.init) for p in pieces]
-        base = floats(p.init if r else p.end for p, r in zip(pieces, rising))
-        span = floats(p.end - p.init if r else p.init - p.end for p, r in zip(pieces, rising))
-        rows = {"base": base, "span": span, "steps": ints(p.decay_steps for p in pieces)}
-        if any(rising):
-            rows["rising"] = mx.array(rising, dtype=mx.bool_)
-        return Stacked(rows)
+        init, end, steps = (
+            floats(p.init for p in pieces),
+            floats(p.end for p in pieces),
+            ints(p.decay_steps for p in pieces),
+        )
+        return Stacked({"init": init, "end": end, "steps": steps})
 
     @classmethod
     @override
     def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
-        done, left = remaining(t, params["steps"])
-        phase = mx.where(params["rising"], done, left) if "rising" in params else left
-        return params["base"] + params["span"] * mx.square(mx.sin((0.5 * math.pi) * phase))
+        return _cosine(t, params["init"], params["end"], params["steps"])
+
+
+def _cosine(t: mx.array, init: float | mx.array, end: float | mx.array, steps: int | mx.array) -> mx.array:
+    """Half a cosine from ``init`` to ``end``; each end's term vanishes smoothly at the other end."""
+    done, left = remaining(t, steps)
+    return init * mx.square(mx.sin((0.5 * math.pi) * left)) + end * mx.square(mx.sin((0.5 * math.pi) * done))
 
 
 @final

@@ -55,8 +55,8 @@ def from_mlx_lm(config: Mapping[str, Any]) -> Schedule:
         ...                        "arguments": [1e-5, 1000, 1e-7]})
         >>> s.boundaries
         (101,)
-        >>> print(f"{s.at(100):.3e} {s.at(101):.3e} {s.at(102):.6e}")
-        1.000e-05 1.000e-05 9.999975e-06
+        >>> print(f"{s.at(100):.3e} {s.at(101):.3e} {s.at(102):.5e}")
+        1.000e-05 1.000e-05 9.99997e-06
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a mapping (mlx-lm's lr_schedule), got {config!r}")
