@@ -14,7 +14,7 @@ from typing import Any, final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._checks import FLOAT32_MAX, MAX_STEP, StepLike, as_step, check_int, host_float, since
+from ._checks import FLOAT32_MAX, MAX_STEP, StepLike, as_step, check_steps, host_float, since
 from ._schedule import PREC_ATOM, PREC_JOIN, PREC_PRODUCT, PREC_SUM, PREC_UNARY, Schedule, as_schedule
 
 
@@ -308,19 +308,13 @@ class Join(Builtin):
     def __init__(self, schedules: Sequence[Schedule | float | Callable[..., Any]], boundaries: Sequence[int]) -> None:
         if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence):
             raise TypeError(f"schedules must be a list, got {schedules!r}")
-        if isinstance(boundaries, (str, bytes)) or not isinstance(boundaries, Sequence):
-            raise TypeError(f"boundaries must be a list of ints, got {boundaries!r}")
         if len(schedules) == 0:
             raise ValueError("schedules must hold at least one schedule, got []")
-        if len(boundaries) != len(schedules) - 1:
+        bounds = check_steps("boundaries", boundaries, allow_empty=True)
+        if len(bounds) != len(schedules) - 1:
             raise ValueError(
-                f"boundaries must hold len(schedules) - 1 = {len(schedules) - 1} steps, "
-                f"got {len(boundaries)}: {list(boundaries)!r}"
+                f"boundaries must hold len(schedules) - 1 = {len(schedules) - 1} steps, got {len(bounds)}: {bounds!r}"
             )
-        bounds = [check_int(f"boundaries[{i}]", b) for i, b in enumerate(boundaries)]
-        for i in range(1, len(bounds)):
-            if bounds[i] <= bounds[i - 1]:
-                raise ValueError(f"boundaries must increase strictly, got {bounds!r}")
         pieces = [as_schedule(s, f"schedules[{i}]") for i, s in enumerate(schedules)]
         self.schedules = tuple(pieces)
         self.boundaries = tuple(bounds)
@@ -372,7 +366,7 @@ class Join(Builtin):
 _PAST_END = 2**62
 """Above every step (steps are clipped at 2**60): the end of the last piece, and padding."""
 
-_LOWEST = -3.4028234663852886e38
+_LOWEST = -FLOAT32_MAX
 """float32's lowest finite value: ``max(x, _LOWEST) == x`` bit for bit for every finite ``x``."""
 
 _SIDE_BY_SIDE = 2**12

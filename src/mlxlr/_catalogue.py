@@ -7,7 +7,6 @@ a piece is formed, so values stay accurate to float32 rounding at step 10**9.
 
 from __future__ import annotations
 
-import itertools
 import math
 from collections.abc import Sequence
 from typing import final
@@ -17,6 +16,7 @@ from typing_extensions import override
 
 from ._algebra import Builtin
 from ._checks import (
+    FLOAT32_MAX,
     MAX_STEP,
     IntPower,
     check_bool,
@@ -24,32 +24,20 @@ from ._checks import (
     check_int,
     check_positive,
     check_real,
+    check_steps,
     remaining,
     since,
     underflow_limit,
 )
 from ._combinators import method_call
 
-_FLOAT32_MAX = 3.4028234663852886e38
 _HALF_PI = 0.5 * math.pi
-
-
-def _check_steps(name: str, steps: object) -> list[int]:
-    """A non-empty list of strictly increasing positive ints."""
-    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
-        raise TypeError(f"{name} must be a list of ints, got {steps!r} ({type(steps).__name__})")
-    if len(steps) == 0:
-        raise ValueError(f"{name} must hold at least one step, got {list(steps)!r}")
-    result = [check_int(f"{name}[{i}]", s) for i, s in enumerate(steps)]
-    if any(b <= a for a, b in itertools.pairwise(result)):
-        raise ValueError(f"{name} must increase strictly, got {result!r}")
-    return result
 
 
 def _table(name: str, values: Sequence[float]) -> mx.array:
     """Values computed in float64 as one float32 array; refused where float32 overflows."""
     for value in values:
-        if not abs(value) <= _FLOAT32_MAX:
+        if not abs(value) <= FLOAT32_MAX:
             raise ValueError(f"{name} reaches {value!r}, beyond float32's range")
     return mx.array(list(values), dtype=mx.float32)
 
@@ -91,7 +79,7 @@ class MultiStepDecay(Builtin):
 
     def __init__(self, init: float, milestones: Sequence[int], decay_rate: float = 0.1) -> None:
         self.init = check_real("init", init)
-        self.milestones = _check_steps("milestones", milestones)
+        self.milestones = check_steps("milestones", milestones)
         self.decay_rate = check_positive("decay_rate", decay_rate)
         self._params["milestones"] = list(self.milestones)
         values = [self.init * self.decay_rate**k for k in range(len(self.milestones) + 1)]
@@ -132,7 +120,7 @@ class PiecewiseConstant(Builtin):
     """
 
     def __init__(self, boundaries: Sequence[int], values: Sequence[float]) -> None:
-        self.boundaries = _check_steps("boundaries", boundaries)
+        self.boundaries = check_steps("boundaries", boundaries)
         if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
             raise TypeError(f"values must be a list of numbers, got {values!r} ({type(values).__name__})")
         self._levels = [check_real(f"values[{i}]", v) for i, v in enumerate(values)]

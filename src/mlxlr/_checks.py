@@ -7,8 +7,10 @@ operations (no host syncs), so schedules stay correct under ``mx.compile``.
 
 from __future__ import annotations
 
+import itertools
 import math
 import numbers
+from collections.abc import Sequence
 
 import mlx.core as mx
 
@@ -41,6 +43,18 @@ def check_real(name: str, value: object) -> float:
         raise ValueError(f"{name} must be finite, got {value!r}")
     if abs(result) > FLOAT32_MAX:
         raise ValueError(f"{name} must be finite in float32 (|{name}| <= {FLOAT32_MAX:.4g}), got {value!r}")
+    return result
+
+
+def check_steps(name: str, steps: object, *, allow_empty: bool = False) -> list[int]:
+    """Returns ``steps`` as a list of strictly increasing positive ints (non-empty unless ``allow_empty``)."""
+    if isinstance(steps, (str, bytes)) or not isinstance(steps, Sequence):
+        raise TypeError(f"{name} must be a list of ints, got {steps!r} ({type(steps).__name__})")
+    if len(steps) == 0 and not allow_empty:
+        raise ValueError(f"{name} must hold at least one step, got {list(steps)!r}")
+    result = [check_int(f"{name}[{i}]", s) for i, s in enumerate(steps)]
+    if any(b <= a for a, b in itertools.pairwise(result)):
+        raise ValueError(f"{name} must increase strictly, got {result!r}")
     return result
 
 
