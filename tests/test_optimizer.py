@@ -78,16 +78,22 @@ def assert_same(a, b, **tol):
 
 def test_compiled_step_traced_once_and_follows_the_schedule():
     schedule = mlxlr.Linear(0.0, 1e-2, 100) >> mlxlr.CosineDecay(1e-2, 150, end=1e-3) >> mlxlr.Constant(1e-3)
-    model = make_model()
-    opt = mlxlr.ScheduledOptimizer(optim.AdamW(learning_rate=0.0), learning_rate=schedule)
-    opt.init(model.trainable_parameters())
-    log, traces = [], []
-    train(model, opt, 300, compiled=True, log=log, traces=traces)
-    assert len(traces) == 1
+    opt, log, traces = compiled_rates(schedule, optim.AdamW(learning_rate=0.0), 300)
+    assert traces == 1
     expected = np.array(schedule(mx.arange(300)))
     np.testing.assert_array_equal(np.array(log, dtype=np.float32), expected)
     assert opt.step.item() == 300
     assert opt.step.dtype == mx.uint64
+
+
+def compiled_rates(schedule, optimizer, steps):
+    """Trains ``steps`` compiled steps with ``schedule`` as the learning rate: (opt, rates used, traces)."""
+    model = make_model()
+    opt = mlxlr.ScheduledOptimizer(optimizer, learning_rate=schedule)
+    opt.init(model.trainable_parameters())
+    log, traces = [], []
+    train(model, opt, steps, compiled=True, log=log, traces=traces)
+    return opt, log, len(traces)
 
 
 def test_learning_rate_before_the_first_update_is_schedule_at_0():
@@ -398,11 +404,7 @@ def _every_example():
 @pytest.mark.parametrize("schedule", _every_example(), ids=_example_id)
 def test_every_schedule_drives_a_compiled_step(schedule):
     """Each class of the catalogue (tests/examples.py) as a learning rate: 30 compiled steps equal eager values."""
-    model = make_model()
-    opt = mlxlr.ScheduledOptimizer(optim.SGD(learning_rate=0.0), learning_rate=schedule)
-    opt.init(model.trainable_parameters())
-    log, traces = [], []
-    train(model, opt, 30, compiled=True, log=log, traces=traces)
-    assert len(traces) == 1
+    _, log, traces = compiled_rates(schedule, optim.SGD(learning_rate=0.0), 30)
+    assert traces == 1
     eager = [schedule.at(k) for k in range(30)]
     np.testing.assert_array_equal(np.array(log, dtype=np.float32), np.array(eager, dtype=np.float32))
