@@ -279,13 +279,13 @@ def test_the_stacked_parameters_are_arrays_not_constants():
 
 def test_a_schedule_driving_two_hyperparameters_is_evaluated_once_per_step(monkeypatch):
     calls = []
-    original = mlxlr.CosineDecay._eval
+    original = mlxlr.CosineDecay._eval_since  # the optimizer evaluates mlxlr's schedules from the incremented step
 
-    def counting(self, t):
+    def counting(self, t, start):
         calls.append(self)
-        return original(self, t)
+        return original(self, t, start)
 
-    monkeypatch.setattr(mlxlr.CosineDecay, "_eval", counting)
+    monkeypatch.setattr(mlxlr.CosineDecay, "_eval_since", counting)
     shared = mlxlr.CosineDecay(0.05, 100, 0.01)
     opt = mlxlr.ScheduledOptimizer(
         optim.AdamW(learning_rate=0.0, weight_decay=0.0),

@@ -32,6 +32,18 @@ class Builtin(Schedule):
     def _eval(self, t: mx.array) -> mx.array:
         raise NotImplementedError
 
+    def _eval_since(self, t: mx.array, start: int) -> mx.array:
+        """This schedule at the local step ``t - start``, for a normalized global step ``t``.
+
+        Where ``t < start`` (a branch a join does not select) any finite value
+        will do. The default clips the local step at 0; families override it
+        to form the local step inside their own formula, one operation fewer
+        on the way from the step to the value, which keeps a compiled join
+        within the depth MLX fuses into one kernel. Either way the value for
+        ``t >= start`` equals ``_eval(t - start)`` bit for bit.
+        """
+        return self._eval(since(t, start) if start else t)
+
     # The stacked protocol: how a Join evaluates many pieces of one class at once.
 
     @classmethod
@@ -107,6 +119,13 @@ def evaluate(schedule: Schedule, t: mx.array) -> mx.array:
     if out.dtype != mx.float32:
         out = out.astype(mx.float32)
     return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)
+
+
+def evaluate_since(schedule: Schedule, t: mx.array, start: int) -> mx.array:
+    """Evaluates any schedule at the local step ``t - start`` (see :meth:`Builtin._eval_since`)."""
+    if isinstance(schedule, Builtin):
+        return schedule._eval_since(t, start)
+    return evaluate(schedule, since(t, start) if start else t)
 
 
 def settles(schedule: Schedule) -> int | None:
@@ -340,20 +359,30 @@ class Join(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
+        return self._eval_since(t, 0)
+
+    @override
+    def _eval_since(self, t: mx.array, start: int) -> mx.array:
         plan = self._plan
         if plan is None:
             plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
         if not plan.groups:
-            return self._eval_chain(t)
+            return self._eval_chain(t, start)
+        local = since(t, start) if start else t
         if t.size * len(self.schedules) <= _SIDE_BY_SIDE:
-            return plan.side_by_side(t)
-        return plan.gathered(t)
+            return plan.side_by_side(local)
+        return plan.gathered(local)
 
-    def _eval_chain(self, t: mx.array) -> mx.array:
-        """Every piece and a ``where`` per boundary: cheapest for a few pieces that do not stack."""
-        out = evaluate(self.schedules[0], t)
+    def _eval_chain(self, t: mx.array, start: int = 0) -> mx.array:
+        """Every piece and a ``where`` per boundary: cheapest for a few pieces that do not stack.
+
+        The last piece ends up outermost, one ``where`` from the value: the
+        long decay that usually ends a schedule keeps its formula within the
+        depth MLX fuses into one kernel.
+        """
+        out = evaluate_since(self.schedules[0], t, start)
         for boundary, piece in zip(self.boundaries, self.schedules[1:]):
-            out = mx.where(t < boundary, out, evaluate(piece, since(t, boundary)))
+            out = mx.where(t < start + boundary, out, evaluate_since(piece, t, start + boundary))
         return out
 
     @override

@@ -43,7 +43,12 @@ class Constant(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
-        return mx.full(t.shape, self.value, dtype=mx.float32)
+        value = mx.array(self.value, dtype=mx.float32)  # a constant: a compiled kernel inlines it
+        return value if t.ndim == 0 else mx.broadcast_to(value, t.shape)
+
+    @override
+    def _eval_since(self, t: mx.array, start: int) -> mx.array:
+        return self._eval(t)
 
     @classmethod
     @override
@@ -92,7 +97,11 @@ class Linear(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
-        done, left = remaining(t, self.steps)
+        return self._eval_since(t, 0)
+
+    @override
+    def _eval_since(self, t: mx.array, start: int) -> mx.array:
+        done, left = remaining(t - start if start else t, self.steps)
         return self.init * left + self.end * done
 
     @classmethod
@@ -121,10 +130,12 @@ class CosineDecay(Builtin):
     ``CosineAnnealingLR(T_max=decay_steps, eta_min=end)`` up to ``T_max``
     (PyTorch's keeps following the cosine after ``T_max``; this one holds ``end``).
 
-    The value is computed as ``init * sin(pi/2 * (T - t) / T) ** 2 + end *
-    sin(pi/2 * t / T) ** 2`` with ``t`` and ``T - t`` formed in integers: each
-    term is accurate where it matters, so the value stays accurate at both
-    ends of a decay (or a rise) over billions of steps, whichever end is small.
+    The value is computed from the nearer end, as ``init + (end - init) *
+    sin(pi/2 * t / T) ** 2`` in the first half and ``end - (end - init) *
+    sin(pi/2 * (T - t) / T) ** 2`` in the second, with ``t`` and ``T - t``
+    formed in integers: one sine per step, and the value stays accurate at
+    both ends of a decay (or a rise) over billions of steps, whichever end
+    is small.
 
     Args:
         init: The value at step 0.
@@ -150,28 +161,61 @@ class CosineDecay(Builtin):
 
     @override
     def _eval(self, t: mx.array) -> mx.array:
-        return _cosine(t, self.init, self.end, self.decay_steps)
+        return self._eval_since(t, 0)
+
+    @override
+    def _eval_since(self, t: mx.array, start: int) -> mx.array:
+        steps = self.decay_steps
+        x = t - start if start else t
+        rise, angle = self.end - self.init, 0.5 * math.pi / steps
+        return _cosine(x, (steps + start) - t, self.init, self.end, rise, angle, steps, steps // 2)
 
     @classmethod
     @override
     def _stack(cls, pieces: Sequence[CosineDecay]) -> Stacked:
-        init, end, steps = (
-            floats(p.init for p in pieces),
-            floats(p.end for p in pieces),
-            ints(p.decay_steps for p in pieces),
+        return Stacked(
+            {
+                "init": floats(p.init for p in pieces),
+                "end": floats(p.end for p in pieces),
+                "rise": floats(p.end - p.init for p in pieces),
+                "angle": floats(0.5 * math.pi / p.decay_steps for p in pieces),
+                "steps": ints(p.decay_steps for p in pieces),
+                "half": ints(p.decay_steps // 2 for p in pieces),
+            }
         )
-        return Stacked({"init": init, "end": end, "steps": steps})
 
     @classmethod
     @override
     def _eval_stacked(cls, t: mx.array, params: dict[str, mx.array]) -> mx.array:
-        return _cosine(t, params["init"], params["end"], params["steps"])
+        p = params
+        return _cosine(t, p["steps"] - t, p["init"], p["end"], p["rise"], p["angle"], p["steps"], p["half"])
 
 
-def _cosine(t: mx.array, init: float | mx.array, end: float | mx.array, steps: int | mx.array) -> mx.array:
-    """Half a cosine from ``init`` to ``end``; each end's term vanishes smoothly at the other end."""
-    done, left = remaining(t, steps)
-    return init * mx.square(mx.sin((0.5 * math.pi) * left)) + end * mx.square(mx.sin((0.5 * math.pi) * done))
+def _cosine(
+    x: mx.array,
+    back: mx.array,
+    init: float | mx.array,
+    end: float | mx.array,
+    rise: float | mx.array,
+    angle: float | mx.array,
+    steps: int | mx.array,
+    half: int | mx.array,
+) -> mx.array:
+    """Half a cosine from ``init`` to ``end`` at the local step ``x``, with ``back = steps - x``.
+
+    One sine, of the angle to the nearer end: ``sin(pi/2 * m / T) ** 2`` with
+    ``m = min(x, T - x)`` is at most 1/2, and the value is the nearer end
+    plus the rise times it (``init + (end - init) s`` in the first half,
+    ``end - (end - init) s`` in the second), accurate at both ends for falls
+    and rises alike. ``x`` and ``T - x`` are exact integers. Past the end
+    the rise is 0 and the value is ``end``; before the start (a join's
+    unused branch) it is finite. ``rise = end - init`` and ``angle = pi / (2T)``
+    are rounded once from float64.
+    """
+    first = x <= half
+    base = mx.where(first, init, end)
+    slope = mx.where(first, rise, mx.where(x < steps, -rise, 0.0))
+    return base + slope * mx.square(mx.sin(mx.minimum(x, back).astype(mx.float32) * angle))
 
 
 @final

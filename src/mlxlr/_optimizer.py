@@ -11,8 +11,8 @@ import mlx.core as mx
 import mlx.optimizers as optim
 from typing_extensions import override
 
-from ._algebra import evaluate, value_range
-from ._checks import as_step
+from ._algebra import Builtin, evaluate, value_range
+from ._checks import MAX_STEP, as_step
 from ._families import Constant
 from ._plateau import ReduceOnPlateau
 from ._schedule import Schedule, walk
@@ -29,7 +29,9 @@ class ScheduledOptimizer(optim.Optimizer):
     The wrapper keeps its own step counter (a ``uint64`` array) in
     :attr:`state`, beside every scheduled value and the wrapped optimizer's
     whole state; the k-th update (k = 0, 1, ...) uses ``schedule(k)``, as MLX's
-    own scheduled optimizers do. ``state`` is one tree with a stable identity:
+    own scheduled optimizers do. The wrapped optimizer's step follows it
+    (after an update both are the same array), so a compiled step increments
+    one counter, and a schedule adds no kernel to it. ``state`` is one tree with a stable identity:
     pass it to ``mx.compile(inputs=..., outputs=...)`` and save it with
     ``mx.save_safetensors(path, dict(tree_flatten(opt.state)))``; assigning a
     loaded tree to ``opt.state`` updates it in place and resumes at its step.
@@ -139,6 +141,10 @@ class ScheduledOptimizer(optim.Optimizer):
         strict = all(getattr(t, "_initialized", False) for t in self._targets)
         for key, value in state.items():
             _check_layout(current[key], value, key, strict)
+        loaded = state["step"]
+        count = loaded.item() if isinstance(loaded, mx.array) else loaded
+        if not isinstance(count, int) or not 0 <= count <= MAX_STEP:
+            raise ValueError(f"state['step'] must be an integer in [0, 2**60], got {count!r}")
         for key, value in state.items():
             current[key] = _merge(current[key], value, key)
         self._initialized = True
@@ -204,9 +210,11 @@ class ScheduledOptimizer(optim.Optimizer):
         """Sets every scheduled value for this step, then applies the wrapped optimizer."""
         state = self.state
         step = state["step"]
-        values = self._values(step)
+        after = step + 1
+        values = self._values(step, after)
         state.update(values)
-        state["step"] = step + 1
+        state["step"] = after
+        followers = [target for target in self._targets if _follows(target, step)]
         for target in self._targets:
             if "learning_rate" in values and "learning_rate" in target.state:
                 target.state["learning_rate"] = values["learning_rate"]
@@ -214,12 +222,15 @@ class ScheduledOptimizer(optim.Optimizer):
                 if hasattr(target, name):
                     setattr(target, name, _attribute(values[name], kinds))
         try:
-            return self._inner.apply_gradients(gradients, parameters)  # type: ignore[no-any-return]
+            updated: dict[str, Any] = self._inner.apply_gradients(gradients, parameters)
         finally:
             for name, originals in self._originals.items():
                 for target, original in zip(self._targets, originals):
                     if original is not None:
                         setattr(target, name, original)
+        for target in followers:
+            target.state["step"] = after  # the same array as ours: its own increment is left unused
+        return updated
 
     def _all_schedules(self) -> Iterator[Schedule]:
         for spec in self._specs.values():
@@ -227,10 +238,22 @@ class ScheduledOptimizer(optim.Optimizer):
                 if isinstance(part, Schedule):
                     yield part
 
-    def _values(self, step: mx.array) -> dict[str, Any]:
-        """Every scheduled value at ``step``; a schedule driving several names is evaluated once."""
-        t = as_step(step)
-        memo = {id(s): evaluate(s, t) for s in self._distinct}
+    def _values(self, step: mx.array, after: mx.array | None = None) -> dict[str, Any]:
+        """Every scheduled value at ``step``; a schedule driving several names is evaluated once.
+
+        mlxlr's own schedules are evaluated from ``after = step + 1``, the new
+        step the update stores, as the local step ``after - 1``: in a compiled
+        step MLX then fuses the increment, the schedule and its ``int64``
+        conversion into one kernel (the wrapped optimizer's own increment is
+        replaced by this one), so a schedule adds no kernel launch to a
+        constant learning rate's step.
+        """
+        if after is None:
+            after = step + 1
+        t = after.astype(mx.int64)  # the loaded step is checked to be <= MAX_STEP, so this never wraps
+        memo = {
+            id(s): s._eval_since(t, 1) if isinstance(s, Builtin) else evaluate(s, as_step(step)) for s in self._distinct
+        }
         out: dict[str, Any] = {}
         for name, spec in self._specs.items():
             if isinstance(spec, tuple):
@@ -238,6 +261,20 @@ class ScheduledOptimizer(optim.Optimizer):
             else:
                 out[name] = memo[id(spec)]
         return out
+
+
+def _follows(target: optim.Optimizer, step: mx.array) -> bool:
+    """Gives a wrapped optimizer the wrapper's step, if it keeps one of the same kind, before it increments it.
+
+    The wrapper's counter is the step and the wrapped optimizer's follows it
+    (its bias corrections, for instance). After the update the wrapper hands
+    it its own new step too, so a compiled step computes one increment, not two.
+    """
+    own = target.state.get("step")
+    if isinstance(own, mx.array) and own.dtype == step.dtype and own.shape == step.shape:
+        target.state["step"] = step
+        return True
+    return False
 
 
 # Scheduled attributes. --------------------------------------------------------
