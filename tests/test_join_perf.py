@@ -315,3 +315,45 @@ def test_a_schedule_driving_two_hyperparameters_is_evaluated_once_per_step(monke
     assert len(traced) == 1 and len(calls) == 1  # traced once, evaluated once in that trace
     assert math.isclose(opt.learning_rate.item(), shared.at(9), rel_tol=1e-6)
     assert math.isclose(opt.weight_decay.item(), shared.at(9), rel_tol=1e-6)
+
+
+# values() of a join of a few pieces: each piece on its own slice of the steps. ---------------------------
+
+
+class Ramp(mlxlr.Schedule):
+    """A user schedule (not one of mlxlr's own): the join evaluates it through its __call__."""
+
+    def __call__(self, step):
+        return mx.array(step).astype(mx.float32) * 0.5
+
+
+@pytest.mark.parametrize("count", [1, 4, 5, 6, 12, 13, 40, 1000])
+@pytest.mark.parametrize(
+    "joined",
+    [
+        mlxlr.Linear(0.0, 1.0, 5) >> mlxlr.CosineDecay(1.0, 7, 0.1),
+        mlxlr.Linear(0.0, 1.0, 5) >> mlxlr.CosineDecay(1.0, 7, 0.1) >> mlxlr.Constant(0.1),
+        Join(
+            [Ramp(), mlxlr.Lambda(lambda t: mx.sqrt(t.astype(mx.float32))), mlxlr.ExponentialDecay(1.0, 0.9)], [5, 12]
+        ),
+        Join([mlxlr.Constant(1.0), 2.0 * mlxlr.CosineDecay(1.0, 3).repeat(2), mlxlr.StepDecay(1.0, 0.5, 3)], [1, 7]),
+    ],
+    ids=repr,
+)
+def test_values_of_a_few_pieces_equal_the_join_at_every_step(joined, count):
+    got = joined.values(count)
+    assert got.shape == (count,) and got.dtype == mx.float32
+    np.testing.assert_array_equal(bits(got), bits(joined(mx.arange(count, dtype=mx.uint64))))
+
+
+def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch):
+    seen = []
+    original = mlxlr.CosineDecay._first
+
+    def recording(self, count):
+        seen.append(count)
+        return original(self, count)
+
+    monkeypatch.setattr(mlxlr.CosineDecay, "_first", recording)
+    (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
+    assert seen == [10**6 - 1000]

@@ -32,6 +32,10 @@ class Builtin(Schedule):
     def _eval(self, t: mx.array) -> mx.array:
         raise NotImplementedError
 
+    @override
+    def _first(self, count: int) -> mx.array:
+        return self._eval(_steps(count))  # steps 0 .. count - 1 need no clipping
+
     def _eval_since(self, t: mx.array, start: int) -> mx.array:
         """This schedule at the local step ``t - start``, for a normalized global step ``t``.
 
@@ -119,6 +123,10 @@ def evaluate(schedule: Schedule, t: mx.array) -> mx.array:
     if out.dtype != mx.float32:
         out = out.astype(mx.float32)
     return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)
+
+
+def _steps(count: int) -> mx.array:
+    return mx.arange(count, dtype=mx.int64)
 
 
 def evaluate_since(schedule: Schedule, t: mx.array, start: int) -> mx.array:
@@ -373,6 +381,36 @@ class Join(Builtin):
             return plan.side_by_side(local)
         return plan.gathered(local)
 
+    @override
+    def _first(self, count: int) -> mx.array:
+        """``values``: each piece evaluated on its own steps only, when the pieces are few.
+
+        The steps ``0 .. count - 1`` fall into consecutive slices, one per
+        piece: a few pieces are evaluated each on its slice and concatenated,
+        which spares every other piece's formula and the selection (the
+        values are those of the whole join, bit for bit). Many pieces take
+        the join's own path, which costs a few operations whatever their number.
+        """
+        starts = [0, *self.boundaries]
+        used = sum(1 for start in starts if start < count)
+        if used > _SLICED:
+            plan = self._plan
+            if plan is None:
+                plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
+            if not plan.groups:
+                return super()._first(count)
+            # Consecutive steps: each step's piece is the count of boundaries passed, a running sum, no search.
+            passed = mx.array(list(self.boundaries[: used - 1]), dtype=mx.int32)
+            index = mx.cumsum(mx.zeros((count,), dtype=mx.int32).at[passed].add(1))
+            return plan.gathered(_steps(count), index)
+        parts = []
+        for i in range(used):
+            stop = min(count, starts[i + 1]) if i + 1 < len(starts) else count
+            piece = self.schedules[i]
+            n = stop - starts[i]
+            parts.append(piece._first(n) if isinstance(piece, Builtin) else evaluate(piece, _steps(n)))
+        return parts[0] if used == 1 else mx.concatenate(parts)
+
     def _eval_chain(self, t: mx.array, start: int = 0) -> mx.array:
         """Every piece and a ``where`` per boundary: cheapest for a few pieces that do not stack.
 
@@ -403,6 +441,9 @@ _SIDE_BY_SIDE = 2**12
 
 _COMPARE_ALL = 2**16
 """Up to this many (step, boundary) pairs, a join finds pieces by comparing each step with every boundary."""
+
+_SLICED = 16
+"""Up to this many pieces, ``values`` evaluates each piece on its own slice of the steps."""
 
 _SEARCHSORTED: Callable[..., mx.array] | None = getattr(mx, "searchsorted", None)
 """MLX's ``searchsorted`` (0.32 on), used on the CPU only: not every GPU backend has it."""
@@ -482,9 +523,9 @@ class _JoinPlan:
             out = mx.maximum(out, mx.where(active, evaluate(piece, since(t, start)), _LOWEST))
         return out
 
-    def gathered(self, t: mx.array) -> mx.array:
-        """Each step's piece found by its boundaries; its start and parameters gathered."""
-        idx = self.index(t)
+    def gathered(self, t: mx.array, index: mx.array | None = None) -> mx.array:
+        """Each step's piece found by its boundaries (or given as ``index``); its start and parameters gathered."""
+        idx = self.index(t) if index is None else index
         local = t - pick(self.starts, idx)
         group_of = pick(self.group_of, idx) if len(self.groups) > 1 else None
         out: mx.array | None = None

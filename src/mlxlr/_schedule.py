@@ -119,7 +119,11 @@ class Schedule(abc.ABC):
                 raise ValueError(f"steps is required for an unbounded schedule, got None for {self!r}")
             steps = self.duration + 1
         steps = check_int("steps", steps)
-        return self(mx.arange(steps, dtype=mx.int64))
+        return self._first(steps)
+
+    def _first(self, count: int) -> mx.array:
+        """The values at steps ``0 .. count - 1`` (what :meth:`values` returns; a join overrides it)."""
+        return self(mx.arange(count, dtype=mx.int64))
 
     # Combinators (classes in _combinators.py). -----------------------------
 
