@@ -27,6 +27,7 @@ import datetime
 import json
 import os
 import platform
+import re
 import shutil
 import signal
 import statistics
@@ -47,6 +48,7 @@ import mlx.core as mx  # noqa: E402
 import mlx.nn as nn  # noqa: E402
 import mlx.optimizers as optim  # noqa: E402
 import numpy as np  # noqa: E402
+from mlx.utils import tree_flatten  # noqa: E402
 
 import mlxlr  # noqa: E402
 
@@ -185,7 +187,22 @@ def train_step(model_name: str, opt_name: str) -> tuple[Callable[[], object], li
     def run() -> None:
         mx.eval(step(x, y), state)
 
+    def graph() -> int:
+        """Operations that launch work in one compiled step (views not counted), read before evaluating it."""
+        loss = step(x, y)
+        arrays = [a for _, a in tree_flatten([loss, state]) if isinstance(a, mx.array)]
+        with tempfile.TemporaryDirectory() as folder:
+            dot = Path(folder) / "step.dot"
+            mx.export_to_dot(str(dot), *arrays)
+            names = re.findall(r'label ="?([A-Za-z_]+)', dot.read_text())
+        mx.eval(loss, state)
+        return sum(name not in VIEWS for name in names)
+
+    run.kernels = graph  # type: ignore[attr-defined]
     return run, traces
+
+
+VIEWS = {"Broadcast", "ExpandDims", "Reshape", "Squeeze", "Transpose"}
 
 
 def bench_train(cfg: argparse.Namespace) -> list[dict[str, Any]]:
@@ -208,7 +225,16 @@ def bench_traces(cfg: argparse.Namespace) -> list[dict[str, Any]]:
         run, traces = train_step(model_name, name)
         for _ in range(1000):
             run()
-        rows.append({"label": f"{model_name}: {LABELS[name]}", "optimizer": name, "steps": 1000, "traces": traces[0]})
+        kernels = run.kernels()  # type: ignore[attr-defined]
+        rows.append(
+            {
+                "label": f"{model_name}: {LABELS[name]}",
+                "optimizer": name,
+                "steps": 1000,
+                "traces": traces[0],
+                "kernels": kernels,
+            }
+        )
     return rows
 
 
@@ -395,7 +421,7 @@ def bench_values(cfg: argparse.Namespace) -> list[dict[str, Any]]:
         "numpy 1000": lambda: numpy_linear_pieces(count, 1000),
         "mx.sin": lambda: mx.eval(mx.sin(phases)),
     }
-    times = interleave(items, cfg.reps, cfg.target)
+    times = interleave(items, max(cfg.reps, 21), cfg.target)  # 21 repeats: the CPU machine's speed drifts
     return [
         ratio_row("values(10**6), Linear >> CosineDecay: mlxlr / NumPy", times, "mlxlr 2", "numpy 2", pieces=2),
         ratio_row("values(10**6), join of 1000 Linear: mlxlr / NumPy", times, "mlxlr 1000", "numpy 1000", pieces=1000),
@@ -414,7 +440,8 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
     print(f"\n== {title} ==")
     for row in rows:
         if "traces" in row:
-            print(f"  {row['label']:<88} {row['traces']} trace(s) in {row['steps']} steps")
+            kernels = f", {row['kernels']} kernels a step" if "kernels" in row else ""
+            print(f"  {row['label']:<88} {row['traces']} trace(s) in {row['steps']} steps{kernels}")
         elif "skipped" in row:
             print(f"  {row['label']:<88} skipped ({row['skipped']})")
         elif "ratio" in row:
@@ -428,7 +455,7 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
 
 TITLES = {
     "train": "Compiled training step (ratio min median max; median step times a / b)",
-    "traces": "Traces of the compiled step over 1000 steps (after opt.init)",
+    "traces": "Traces of the compiled step over 1000 steps (after opt.init); kernels launched by one step",
     "scalar": "One schedule value at a uint64 step (ratio min median max; median call times a / b)",
     "first": "First compiled call in a fresh process, empty kernel cache (ratio min median max; times a / b)",
     "values": "values(10**6) beside the same formula in NumPy (ratio min median max; times a / b)",
@@ -459,7 +486,8 @@ def markdown(report: dict[str, Any]) -> str:
         lines.append(f"| **{section}** | | | | | |")
         for row in rows:
             if "traces" in row:
-                lines.append(f"| {row['label']} | | {row['traces']} trace in {row['steps']} steps | | | |")
+                kernels = f", {row['kernels']} kernels a step" if "kernels" in row else ""
+                lines.append(f"| {row['label']} | | {row['traces']} trace in {row['steps']} steps{kernels} | | | |")
             elif "skipped" in row:
                 lines.append(f"| {row['label']} | | skipped ({row['skipped']}) | | | |")
             elif "ratio" in row:

@@ -357,3 +357,21 @@ def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch)
     monkeypatch.setattr(mlxlr.CosineDecay, "_first", recording)
     (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
     assert seen == [10**6 - 1000]
+
+
+def test_values_of_many_pieces_that_do_not_stack_slice_too():
+    pieces = [mlxlr.Lambda(lambda t, i=i: t.astype(mx.float32) * i) for i in range(40)]
+    joined = Join(pieces, [3 * (i + 1) for i in range(39)])
+    np.testing.assert_array_equal(bits(joined.values(130)), bits(joined(mx.arange(130, dtype=mx.uint64))))
+
+
+def test_values_of_many_stacked_pieces_work_inside_a_compiled_function():
+    joined = linear_join(100, length=10)
+    expected = joined(mx.arange(2000, dtype=mx.uint64))
+
+    @mx.compile
+    def shifted(x):
+        return joined.values(2000) + x
+
+    np.testing.assert_array_equal(bits(shifted(mx.array(0.0))), bits(expected))
+    np.testing.assert_array_equal(bits(joined.values(2000)), bits(expected))

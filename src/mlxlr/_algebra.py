@@ -383,22 +383,22 @@ class Join(Builtin):
 
     @override
     def _first(self, count: int) -> mx.array:
-        """``values``: each piece evaluated on its own steps only, when the pieces are few.
+        """``values``: each piece evaluated on its own steps only, unless many pieces stack.
 
         The steps ``0 .. count - 1`` fall into consecutive slices, one per
-        piece: a few pieces are evaluated each on its slice and concatenated,
-        which spares every other piece's formula and the selection (the
-        values are those of the whole join, bit for bit). Many pieces take
-        the join's own path, which costs a few operations whatever their number.
+        piece: each piece is evaluated on its slice and the slices are
+        concatenated, which spares every other piece's formula and the
+        selection (the values are those of the whole join, bit for bit).
+        Many pieces of stackable classes take the join's gathered path
+        instead, a few operations whatever their number, with each step's
+        piece found by a running sum rather than a search.
         """
         starts = [0, *self.boundaries]
         used = sum(1 for start in starts if start < count)
-        if used > _SLICED:
-            plan = self._plan
-            if plan is None:
-                plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
-            if not plan.groups:
-                return super()._first(count)
+        plan = self._plan
+        if plan is None:
+            plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
+        if used > _SLICED and plan.groups:
             # Consecutive steps: each step's piece is the count of boundaries passed, a running sum, no search.
             passed = mx.array(list(self.boundaries[: used - 1]), dtype=mx.int32)
             index = mx.cumsum(mx.zeros((count,), dtype=mx.int32).at[passed].add(1))
@@ -443,7 +443,7 @@ _COMPARE_ALL = 2**16
 """Up to this many (step, boundary) pairs, a join finds pieces by comparing each step with every boundary."""
 
 _SLICED = 16
-"""Up to this many pieces, ``values`` evaluates each piece on its own slice of the steps."""
+"""Up to this many pieces (or any number that do not stack), ``values`` evaluates each piece on its own slice."""
 
 _SEARCHSORTED: Callable[..., mx.array] | None = getattr(mx, "searchsorted", None)
 """MLX's ``searchsorted`` (0.32 on), used on the CPU only: not every GPU backend has it."""
@@ -524,14 +524,25 @@ class _JoinPlan:
         return out
 
     def gathered(self, t: mx.array, index: mx.array | None = None) -> mx.array:
-        """Each step's piece found by its boundaries (or given as ``index``); its start and parameters gathered."""
+        """Each step's piece found by its boundaries; its start and parameters gathered.
+
+        ``index`` (from :meth:`Join._first`) gives each step's piece for the
+        consecutive steps ``t``, which derive from no traced input: the lookups
+        are then evaluated before the formula, which frees their
+        intermediates early (a third of the time of ``values(10**6)`` of
+        1000 pieces on MLX's CPU backend).
+        """
         idx = self.index(t) if index is None else index
         local = t - pick(self.starts, idx)
         group_of = pick(self.group_of, idx) if len(self.groups) > 1 else None
-        out: mx.array | None = None
-        for g, group in enumerate(self.groups):
+        lookups = []
+        for group in self.groups:
             row = idx if group.local is None else pick(group.local, idx)
-            params = {name: pick(values, row) for name, values in group.rows.items()}
+            lookups.append({name: pick(values, row) for name, values in group.rows.items()})
+        if index is not None:
+            mx.eval(local, group_of, lookups)
+        out: mx.array | None = None
+        for g, (group, params) in enumerate(zip(self.groups, lookups)):
             value = group.cls._eval_stacked(local, {**params, **group.shared})
             out = value if out is None or group_of is None else mx.where(group_of == g, value, out)
         assert out is not None
