@@ -56,7 +56,7 @@ def from_mlx_lm(config: Mapping[str, Any]) -> Schedule:
         >>> s.boundaries
         (101,)
         >>> print(f"{s.at(100):.3e} {s.at(101):.3e} {s.at(102):.5e}")
-        1.000e-05 1.000e-05 9.99997e-06
+        1.000e-05 1.000e-05 9.99998e-06
     """
     if not isinstance(config, Mapping):
         raise TypeError(f"config must be a mapping (mlx-lm's lr_schedule), got {config!r}")
