@@ -529,8 +529,8 @@ class _JoinPlan:
         ``index`` (from :meth:`Join._first`) gives each step's piece for the
         consecutive steps ``t``, which derive from no traced input: the lookups
         are then evaluated before the formula, which frees their
-        intermediates early (a third of the time of ``values(10**6)`` of
-        1000 pieces on MLX's CPU backend).
+        intermediates early (``values(10**6)`` of 1000 pieces: 10 ms instead
+        of 18 on MLX's CPU backend).
         """
         idx = self.index(t) if index is None else index
         local = t - pick(self.starts, idx)
@@ -540,7 +540,7 @@ class _JoinPlan:
             row = idx if group.local is None else pick(group.local, idx)
             lookups.append({name: pick(values, row) for name, values in group.rows.items()})
         if index is not None:
-            mx.eval(local, group_of, lookups)
+            mx.eval(local, lookups, *([] if group_of is None else [group_of]))
         out: mx.array | None = None
         for g, (group, params) in enumerate(zip(self.groups, lookups)):
             value = group.cls._eval_stacked(local, {**params, **group.shared})
