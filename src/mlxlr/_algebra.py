@@ -369,11 +369,15 @@ class Join(Builtin):
     def _eval(self, t: mx.array) -> mx.array:
         return self._eval_since(t, 0)
 
+    def _planned(self) -> _JoinPlan:
+        """The join's plan, built on first use and kept."""
+        if self._plan is None:
+            self._plan = _JoinPlan(self.schedules, self.boundaries)
+        return self._plan
+
     @override
     def _eval_since(self, t: mx.array, start: int) -> mx.array:
-        plan = self._plan
-        if plan is None:
-            plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
+        plan = self._planned()
         if not plan.groups:
             return self._eval_chain(t, start)
         local = since(t, start) if start else t
@@ -395,14 +399,11 @@ class Join(Builtin):
         """
         starts = [0, *self.boundaries]
         used = sum(1 for start in starts if start < count)
-        plan = self._plan
-        if plan is None:
-            plan = self._plan = _JoinPlan(self.schedules, self.boundaries)
-        if used > _SLICED and plan.groups:
+        if used > _SLICED and self._planned().groups:
             # Consecutive steps: each step's piece is the count of boundaries passed, a running sum, no search.
             passed = mx.array(list(self.boundaries[: used - 1]), dtype=mx.int32)
             index = mx.cumsum(mx.zeros((count,), dtype=mx.int32).at[passed].add(1))
-            return plan.gathered(_steps(count), index)
+            return self._planned().gathered(_steps(count), index)
         parts = []
         for i in range(used):
             stop = min(count, starts[i + 1]) if i + 1 < len(starts) else count

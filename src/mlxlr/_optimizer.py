@@ -102,7 +102,7 @@ class ScheduledOptimizer(optim.Optimizer):
                 self._hypers[name] = tuple(_hyper_type(name, p) if isinstance(p, Schedule) else p for p in parts)
         self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._hypers}
         state: dict[str, Any] = {"step": mx.array(0, mx.uint64)}
-        state.update(self._values(mx.array(0, mx.uint64)))
+        state.update(self._values(state["step"], state["step"] + 1))
         if self._plateaus:
             state["plateaus"] = [p.state for p in self._plateaus]
         state["optimizer"] = optimizer.state
@@ -239,7 +239,7 @@ class ScheduledOptimizer(optim.Optimizer):
                 if isinstance(part, Schedule):
                     yield part
 
-    def _values(self, step: mx.array, after: mx.array | None = None) -> dict[str, Any]:
+    def _values(self, step: mx.array, after: mx.array) -> dict[str, Any]:
         """Every scheduled value at ``step``; a schedule driving several names is evaluated once.
 
         mlxlr's own schedules are evaluated from ``after = step + 1``, the new
@@ -249,8 +249,6 @@ class ScheduledOptimizer(optim.Optimizer):
         replaced by this one), so a schedule adds no kernel launch to a
         constant learning rate's step.
         """
-        if after is None:
-            after = step + 1
         t = after.astype(mx.int64)  # the loaded step is checked to be <= MAX_STEP, so this never wraps
         memo = {
             id(s): s._eval_since(t, 1) if isinstance(s, Builtin) else evaluate(s, as_step(step)) for s in self._distinct
