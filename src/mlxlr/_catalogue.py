@@ -47,13 +47,28 @@ def _passed(t: mx.array, boundaries: mx.array) -> mx.array:
     return mx.sum(mx.expand_dims(t, -1) >= boundaries, axis=-1)
 
 
+class _Levels(Builtin):
+    """A step function: ``levels[i]`` from the ``i``-th of its sorted boundaries on."""
+
+    _levels_array: mx.array
+    _bounds: mx.array
+
+    def _set_levels(self, name: str, levels: Sequence[float], boundaries: Sequence[int]) -> None:
+        self._levels_array = _table(name, levels)
+        self._bounds = mx.array(list(boundaries), dtype=mx.int64)
+
+    @override
+    def _eval(self, t: mx.array) -> mx.array:
+        return mx.take(self._levels_array, _passed(t, self._bounds))
+
+
 def _bump(left: mx.array) -> mx.array:
     """``(1 + cos(pi * (1 - left))) / 2`` as ``sin(pi/2 * left) ** 2``: no cancellation as ``left -> 0``."""
     return mx.square(mx.sin(_HALF_PI * left))
 
 
 @final
-class MultiStepDecay(Builtin):
+class MultiStepDecay(_Levels):
     r"""``init`` times ``decay_rate`` at each milestone: stairs of any lengths.
 
     .. math::
@@ -83,16 +98,11 @@ class MultiStepDecay(Builtin):
         self.decay_rate = check_positive("decay_rate", decay_rate)
         self._params["milestones"] = list(self.milestones)
         values = [self.init * self.decay_rate**k for k in range(len(self.milestones) + 1)]
-        self._values = _table("init * decay_rate ** len(milestones)", values)
-        self._bounds = mx.array(self.milestones, dtype=mx.int64)
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        return mx.take(self._values, _passed(t, self._bounds))
+        self._set_levels("init * decay_rate ** len(milestones)", values, self.milestones)
 
 
 @final
-class PiecewiseConstant(Builtin):
+class PiecewiseConstant(_Levels):
     r"""``values[i]`` from ``boundaries[i - 1]`` on: a step function.
 
     .. math::
@@ -130,12 +140,7 @@ class PiecewiseConstant(Builtin):
                 f"got {len(self._levels)}: {self._levels!r}"
             )
         self._params.update(boundaries=list(self.boundaries), values=list(self._levels))
-        self._values = _table("values", self._levels)
-        self._bounds = mx.array(self.boundaries, dtype=mx.int64)
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        return mx.take(self._values, _passed(t, self._bounds))
+        self._set_levels("values", self._levels, self.boundaries)
 
 
 @final
