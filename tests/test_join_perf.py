@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 
 import mlxlr
 from mlxlr._algebra import _LOWEST, _SIDE_BY_SIDE, Join
+from mlxlr._schedule import _CHUNK
 
 U64 = np.uint64
 
@@ -348,15 +349,17 @@ def test_values_of_a_few_pieces_equal_the_join_at_every_step(joined, count):
 
 def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch):
     seen = []
-    original = mlxlr.CosineDecay._first
+    original = mlxlr.CosineDecay._span
 
-    def recording(self, count):
-        seen.append(count)
-        return original(self, count)
+    def recording(self, start, count):
+        seen.append((start, count))
+        return original(self, start, count)
 
-    monkeypatch.setattr(mlxlr.CosineDecay, "_first", recording)
+    monkeypatch.setattr(mlxlr.CosineDecay, "_span", recording)
     (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
-    assert seen == [10**6 - 1000]
+    # its own steps 0 .. 10**6 - 1001, once each, in order (in chunks)
+    ends = [start + count for start, count in seen]
+    assert [start for start, _ in seen] == [0, *ends[:-1]] and ends[-1] == 10**6 - 1000
 
 
 def test_values_of_many_pieces_that_do_not_stack_slice_too():
@@ -375,3 +378,83 @@ def test_values_of_many_stacked_pieces_work_inside_a_compiled_function():
 
     np.testing.assert_array_equal(bits(shifted(mx.array(0.0))), bits(expected))
     np.testing.assert_array_equal(bits(joined.values(2000)), bits(expected))
+
+
+# values() over many steps: chunk by chunk. -----------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "schedule",
+    [
+        mlxlr.Linear(0.0, 1.0, _CHUNK) >> mlxlr.CosineDecay(1.0, _CHUNK + 1, 0.1) >> mlxlr.Constant(0.1),
+        mlxlr.Linear(0.0, 1.0, _CHUNK - 1) >> mlxlr.CosineDecay(1.0, 3 * _CHUNK, 0.1),
+        mlxlr.CosineDecay(1.0, 10**5).repeat(3) * mlxlr.ExponentialDecay(1.0, 0.99999) + 0.5,
+        linear_join(700, length=311),  # many stacked pieces: the gathered path, pieces across chunk edges
+        Join([mlxlr.Constant(0.5), linear_join(40, length=3000), mlxlr.StepDecay(1.0, 0.5, 999)], [17, 17 + 120_000]),
+    ],
+    ids=lambda s: repr(s)[:60],
+)
+def test_values_over_several_chunks_equal_the_schedule_at_every_step(schedule):
+    count = 3 * _CHUNK + 17
+    got = schedule.values(count)
+    assert got.shape == (count,) and got.dtype == mx.float32
+    np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(count, dtype=mx.uint64))))
+
+
+def spans(monkeypatch, cls):
+    seen = []
+    original = cls._span
+
+    def recording(self, start, count):
+        seen.append((start, count))
+        return original(self, start, count)
+
+    monkeypatch.setattr(cls, "_span", recording)
+    return seen
+
+
+def test_values_of_mlxlr_schedules_go_chunk_by_chunk(monkeypatch):
+    seen = spans(monkeypatch, mlxlr.CosineDecay)
+    mlxlr.CosineDecay(1.0, 10**6).values(2 * _CHUNK + 5)
+    assert seen == [(0, _CHUNK), (_CHUNK, _CHUNK), (2 * _CHUNK, 5)]
+
+
+@pytest.mark.parametrize(
+    "outside",
+    [mlxlr.Lambda(lambda t: mx.ones(t.shape)), mlxlr.ReduceOnPlateau(), Ramp()],
+    ids=lambda s: type(s).__name__,
+)
+def test_values_with_a_part_from_outside_the_step_go_in_one_piece(monkeypatch, outside):
+    """A callable, a metric-driven scale or a user schedule may read a traced array: no chunk is evaluated early."""
+    schedule = mlxlr.CosineDecay(1.0, 10**6) * outside
+    seen = spans(monkeypatch, type(schedule))
+    got = schedule.values(2 * _CHUNK + 5)
+    assert seen == [(0, 2 * _CHUNK + 5)]
+    np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(2 * _CHUNK + 5, dtype=mx.uint64))))
+
+
+def test_chunked_values_work_inside_a_compiled_function():
+    schedule = linear_join(100, length=2000) >> mlxlr.CosineDecay(1.0, 10**5)
+    expected = schedule(mx.arange(3 * _CHUNK, dtype=mx.uint64))
+
+    @mx.compile
+    def shifted(x):
+        return schedule.values(3 * _CHUNK) + x
+
+    np.testing.assert_array_equal(bits(shifted(mx.array(0.0))), bits(expected))
+
+
+def test_values_of_a_metric_driven_scale_work_inside_a_compiled_step():
+    """Its state is a traced input there: evaluating a chunk early would raise."""
+    plateau = mlxlr.ReduceOnPlateau(factor=0.5, patience=0)
+    schedule = mlxlr.CosineDecay(1.0, 10**6) * plateau
+    state = [plateau.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def total():
+        return schedule.values(2 * _CHUNK + 5).sum()
+
+    for metric in (1.0, 2.0):
+        plateau.observe(metric)
+    expected = mx.sum(schedule(mx.arange(2 * _CHUNK + 5, dtype=mx.uint64)))
+    assert total().item() == expected.item()

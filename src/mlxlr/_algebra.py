@@ -32,9 +32,11 @@ class Builtin(Schedule):
     def _eval(self, t: mx.array) -> mx.array:
         raise NotImplementedError
 
+    _pure = True
+
     @override
-    def _first(self, count: int) -> mx.array:
-        return self._eval(_steps(count))  # steps 0 .. count - 1 need no clipping
+    def _span(self, start: int, count: int) -> mx.array:
+        return self._eval(_steps(start, count))  # consecutive steps from 0 need no clipping
 
     def _eval_since(self, t: mx.array, start: int) -> mx.array:
         """This schedule at the local step ``t - start``, for a normalized global step ``t``.
@@ -125,8 +127,8 @@ def evaluate(schedule: Schedule, t: mx.array) -> mx.array:
     return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)
 
 
-def _steps(count: int) -> mx.array:
-    return mx.arange(count, dtype=mx.int64)
+def _steps(start: int, count: int) -> mx.array:
+    return mx.arange(start, start + count, dtype=mx.int64)
 
 
 def evaluate_since(schedule: Schedule, t: mx.array, start: int) -> mx.array:
@@ -386,31 +388,35 @@ class Join(Builtin):
         return plan.gathered(local)
 
     @override
-    def _first(self, count: int) -> mx.array:
+    def _span(self, start: int, count: int) -> mx.array:
         """``values``: each piece evaluated on its own steps only, unless many pieces stack.
 
-        The steps ``0 .. count - 1`` fall into consecutive slices, one per
-        piece: each piece is evaluated on its slice and the slices are
+        The steps ``start .. start + count - 1`` fall into consecutive slices,
+        one per piece: each piece is evaluated on its slice and the slices are
         concatenated, which spares every other piece's formula and the
         selection (the values are those of the whole join, bit for bit).
         Many pieces of stackable classes take the join's gathered path
         instead, a few operations whatever their number, with each step's
         piece found by a running sum rather than a search.
         """
-        starts = [0, *self.boundaries]
-        used = sum(1 for start in starts if start < count)
-        if used > _SLICED and self._planned().groups:
+        stop = start + count
+        edges = list(zip([0, *self.boundaries], [*self.boundaries, stop]))
+        used = [i for i, (lo, hi) in enumerate(edges) if lo < stop and hi > start]
+        if len(used) > _SLICED and self._planned().groups:
             # Consecutive steps: each step's piece is the count of boundaries passed, a running sum, no search.
-            passed = mx.array(list(self.boundaries[: used - 1]), dtype=mx.int32)
-            index = mx.cumsum(mx.zeros((count,), dtype=mx.int32).at[passed].add(1))
-            return self._planned().gathered(_steps(count), index)
+            marks = [0] + [b - start for b in self.boundaries[used[0] : used[-1]]]
+            passed = [used[0]] + [1] * (len(marks) - 1)
+            index = mx.zeros((count,), dtype=mx.int32).at[mx.array(marks)].add(mx.array(passed, dtype=mx.int32))
+            return self._planned().gathered(_steps(start, count), mx.cumsum(index))
         parts = []
-        for i in range(used):
-            stop = min(count, starts[i + 1]) if i + 1 < len(starts) else count
-            piece = self.schedules[i]
-            n = stop - starts[i]
-            parts.append(piece._first(n) if isinstance(piece, Builtin) else evaluate(piece, _steps(n)))
-        return parts[0] if used == 1 else mx.concatenate(parts)
+        for i in used:
+            lo, hi = max(start, edges[i][0]), min(stop, edges[i][1])
+            piece, offset = self.schedules[i], lo - edges[i][0]
+            if isinstance(piece, Builtin):
+                parts.append(piece._span(offset, hi - lo))
+            else:
+                parts.append(evaluate(piece, _steps(offset, hi - lo)))
+        return parts[0] if len(parts) == 1 else mx.concatenate(parts)
 
     def _eval_chain(self, t: mx.array, start: int = 0) -> mx.array:
         """Every piece and a ``where`` per boundary: cheapest for a few pieces that do not stack.
@@ -527,7 +533,7 @@ class _JoinPlan:
     def gathered(self, t: mx.array, index: mx.array | None = None) -> mx.array:
         """Each step's piece found by its boundaries; its start and parameters gathered.
 
-        ``index`` (from :meth:`Join._first`) gives each step's piece for the
+        ``index`` (from :meth:`Join._span`) gives each step's piece for the
         consecutive steps ``t``, which derive from no traced input: the lookups
         are then evaluated before the formula, which frees their
         intermediates early (``values(10**6)`` of 1000 pieces: 10 ms instead

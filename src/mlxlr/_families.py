@@ -414,6 +414,8 @@ class Lambda(Builtin):
         0.50
     """
 
+    _pure = False  # its values come from outside the step: a callable, a metric
+
     def __init__(self, fn: Callable[[mx.array], mx.array], duration: int | None = None) -> None:
         if not callable(fn) or isinstance(fn, type):
             raise TypeError(f"fn must be a callable step -> array, got {fn!r}")

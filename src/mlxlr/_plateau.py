@@ -50,6 +50,8 @@ class ReduceOnPlateau(Builtin):
         0.25
     """
 
+    _pure = False  # its values come from outside the step: a callable, a metric
+
     def __init__(
         self,
         factor: float = 0.1,

@@ -23,6 +23,15 @@ PREC_ATOM = 50
 
 _SIGNATURES: dict[type, inspect.Signature] = {}
 
+_CHUNK = 2**18
+"""Steps :meth:`Schedule.values` evaluates at once, each chunk before the next is built.
+
+One evaluation over 10**6 steps allocates tens of MB of intermediates in
+fresh pages, which the kernel maps one by one: thousands of page faults a
+call on MLX's CPU backend, how many depending on the heap's history. Chunks
+reuse the buffers of the chunk before (docs/performance.md has the numbers).
+"""
+
 
 def _signature(cls: type) -> inspect.Signature:
     sig = _SIGNATURES.get(cls)
@@ -119,11 +128,26 @@ class Schedule(abc.ABC):
                 raise ValueError(f"steps is required for an unbounded schedule, got None for {self!r}")
             steps = self.duration + 1
         steps = check_int("steps", steps)
-        return self._first(steps)
+        if steps <= _CHUNK or not all(node._pure for node in walk(self)):
+            return self._span(0, steps)
+        parts = []
+        for start in range(0, steps, _CHUNK):
+            part = self._span(start, min(_CHUNK, steps - start))
+            mx.eval(part)  # before the next chunk: its intermediates reuse these buffers, still in cache
+            parts.append(part)
+        return mx.concatenate(parts)
 
-    def _first(self, count: int) -> mx.array:
-        """The values at steps ``0 .. count - 1`` (what :meth:`values` returns; a join overrides it)."""
-        return self(mx.arange(count, dtype=mx.int64))
+    _pure: bool = False
+    """Whether the values derive from the step alone, through no array from outside (a traced state).
+
+    :meth:`values` evaluates such schedules chunk by chunk, which is safe even
+    inside ``mx.compile``; other schedules (user subclasses, callables, a
+    metric-driven scale) are evaluated in one piece.
+    """
+
+    def _span(self, start: int, count: int) -> mx.array:
+        """The values at steps ``start .. start + count - 1`` (what :meth:`values` assembles; a join overrides it)."""
+        return self(mx.arange(start, start + count, dtype=mx.int64))
 
     # Combinators (classes in _combinators.py). -----------------------------
 
