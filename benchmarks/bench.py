@@ -5,8 +5,9 @@ Usage::
     python benchmarks/bench.py [--quick] [--json PATH] [--cap SECONDS] [--only SECTION ...]
 
 Every ratio is measured inside one process with its two sides interleaved
-(repeat r times each side in turn, the order rotating), and reported as the
-minimum, median and maximum of the per-repeat ratios (at least 5 repeats).
+(each repeat cut in ten slices, the sides taking turns slice by slice, the
+order rotating), and reported as the minimum, median and maximum of the
+per-repeat ratios (at least 5 repeats).
 First compiled calls are measured in a fresh subprocess each, with an empty
 kernel cache (``TMPDIR`` and ``MLX_PTX_CACHE_DIR`` point to a new folder):
 MLX caches compiled kernels in memory and on disk, so a second compile in the
@@ -35,7 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from functools import partial
 from pathlib import Path
 from typing import Any
@@ -75,17 +76,33 @@ def _calibrate(fn: Callable[[], object], target: float) -> int:
     return max(1, min(20_000, round(target / max(once, 1e-7))))
 
 
-def interleave(items: dict[str, Callable[[], object]], reps: int, target: float) -> dict[str, list[float]]:
-    """Seconds per call of each item, ``reps`` measurements each, taken in turn."""
+def interleave(
+    items: dict[str, Callable[[], object]], reps: int, target: float, slices: int = 10
+) -> dict[str, list[float]]:
+    """Seconds per call of each item, ``reps`` measurements each, taken side by side.
+
+    Each measurement (about ``target`` seconds) is cut into ``slices`` slices,
+    and the items take turns slice by slice: a change of the machine's speed
+    during a repeat (a shared machine's neighbours, clocks) falls on every
+    item alike instead of on whichever item ran then.
+    """
     inner = {name: _calibrate(fn, target) for name, fn in items.items()}
+    chunk = {name: max(1, calls // slices) for name, calls in inner.items()}
     names = list(items)
     for name in names:  # one unrecorded round: caches, allocators and clocks settle
         _per_call(items[name], inner[name])
     times: dict[str, list[float]] = {name: [] for name in names}
     for r in range(reps):
         shift = r % len(names)
-        for name in names[shift:] + names[:shift]:
-            times[name].append(_per_call(items[name], inner[name]))
+        order = names[shift:] + names[:shift]
+        spent, calls = dict.fromkeys(names, 0.0), dict.fromkeys(names, 0)
+        for k in range(slices):
+            for name in order if k % 2 == 0 else order[::-1]:
+                if calls[name] < inner[name]:  # an item of few calls takes fewer slices
+                    spent[name] += _per_call(items[name], chunk[name]) * chunk[name]
+                    calls[name] += chunk[name]
+        for name in names:
+            times[name].append(spent[name] / calls[name])
     return times
 
 
@@ -317,8 +334,8 @@ def first_call_child(kind: str, n: int) -> dict[str, Any]:
     return {"seconds": time.perf_counter() - start}
 
 
-def child(args: list[str], cap: float, cold: bool) -> dict[str, Any]:
-    """Runs this script as ``--child ARGS`` and returns its JSON, or ``{"skipped": why}`` past ``cap`` seconds."""
+def child(args: list[str], cap: float | None, cold: bool, options: Sequence[str] = ()) -> dict[str, Any]:
+    """Runs this script as ``OPTIONS --child ARGS``; its JSON, or ``{"skipped": why}`` past ``cap`` seconds."""
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     cache = tempfile.mkdtemp(prefix="mlxlr-bench-") if cold else None
@@ -328,7 +345,7 @@ def child(args: list[str], cap: float, cold: bool) -> dict[str, Any]:
     # A session of its own: on a timeout the compilers MLX's CPU backend started go down with the child,
     # instead of running on and slowing the measurements that follow.
     proc = subprocess.Popen(
-        [sys.executable, __file__, "--child", *args],
+        [sys.executable, __file__, *options, "--child", *args],
         env=env,
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
@@ -336,11 +353,11 @@ def child(args: list[str], cap: float, cold: bool) -> dict[str, Any]:
         start_new_session=True,
     )
     try:
-        stdout, stderr = proc.communicate(timeout=cap + 10.0)  # its start and imports on top of the cap
+        stdout, stderr = proc.communicate(timeout=None if cap is None else cap + 10.0)  # + start and imports
     except subprocess.TimeoutExpired:
         os.killpg(proc.pid, signal.SIGKILL)
         proc.communicate()
-        return {"skipped": f"> {cap:g} s"}
+        return {"skipped": f"> {cap} s"}
     finally:
         if cache is not None:
             shutil.rmtree(cache, ignore_errors=True)
@@ -539,20 +556,22 @@ def main() -> None:
     if cfg.markdown:
         print(markdown(json.loads(cfg.markdown.read_text())))
         return
-    if cfg.child:
-        mode, *rest = cfg.child
-        if mode == "first":
-            out = first_call_child(rest[0], int(rest[1]))
-        else:
-            out = steady_child(int(rest[0]), int(rest[1]), float(rest[2]))
-        print(json.dumps(out))
-        return
     cfg.cap = cfg.cap if cfg.cap is not None else (20.0 if cfg.quick else 120.0)
     cfg.reps, cfg.first_reps = (5, 5) if cfg.quick else (9, 5)
     cfg.train_reps = cfg.train_reps or (11 if cfg.quick else 21)
     cfg.target = 0.02 if cfg.quick else 0.05
     cfg.train_target = 0.1
-    mx.eval(mx.array(0.0) + 1)  # MLX traces the first compiled function twice if nothing was evaluated before
+    if cfg.child:
+        mode, *rest = cfg.child
+        if mode == "section":
+            mx.eval(mx.array(0.0) + 1)  # MLX traces the first compiled function twice if nothing was evaluated before
+            out: dict[str, Any] = {"rows": RUNNERS[rest[0]](cfg)}
+        elif mode == "first":
+            out = first_call_child(rest[0], int(rest[1]))
+        else:
+            out = steady_child(int(rest[0]), int(rest[1]), float(rest[2]))
+        print(json.dumps(out))
+        return
     report = environment()
     report["settings"] = {
         "quick": cfg.quick,
@@ -565,7 +584,14 @@ def main() -> None:
     print(f"mlxlr benchmark: {report['versions']} on {report['device']}")
     for section in cfg.only:
         started = time.perf_counter()
-        rows = RUNNERS[section](cfg)
+        # Each section in a fresh process: what one leaves behind (allocator caches, compiled graphs, a
+        # fragmented heap) measurably slows the next one's small calls on both backends.
+        options = ["--quick"] if cfg.quick else []
+        options += ["--cap", str(cfg.cap), "--train-reps", str(cfg.train_reps)]
+        out = child(["section", section], None, cold=False, options=options)
+        if "rows" not in out:
+            raise SystemExit(f"section {section}: {out.get('skipped')}")
+        rows = out["rows"]
         report["results"][section] = rows
         report.setdefault("section_seconds", {})[section] = round(time.perf_counter() - started, 1)
         report.setdefault("load_average_after", {})[section] = [round(x, 2) for x in os.getloadavg()]
