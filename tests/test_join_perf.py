@@ -347,15 +347,21 @@ def test_values_of_a_few_pieces_equal_the_join_at_every_step(joined, count):
     np.testing.assert_array_equal(bits(got), bits(joined(mx.arange(count, dtype=mx.uint64))))
 
 
-def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch):
+def spans(monkeypatch, cls):
+    """Records the (start, count) of every span of ``cls`` that ``values`` evaluates."""
     seen = []
-    original = mlxlr.CosineDecay._span
+    original = cls._span
 
     def recording(self, start, count):
         seen.append((start, count))
         return original(self, start, count)
 
-    monkeypatch.setattr(mlxlr.CosineDecay, "_span", recording)
+    monkeypatch.setattr(cls, "_span", recording)
+    return seen
+
+
+def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch):
+    seen = spans(monkeypatch, mlxlr.CosineDecay)
     (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
     # its own steps 0 .. 10**6 - 1001, once each, in order (in chunks)
     ends = [start + count for start, count in seen]
@@ -399,18 +405,6 @@ def test_values_over_several_chunks_equal_the_schedule_at_every_step(schedule):
     got = schedule.values(count)
     assert got.shape == (count,) and got.dtype == mx.float32
     np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(count, dtype=mx.uint64))))
-
-
-def spans(monkeypatch, cls):
-    seen = []
-    original = cls._span
-
-    def recording(self, start, count):
-        seen.append((start, count))
-        return original(self, start, count)
-
-    monkeypatch.setattr(cls, "_span", recording)
-    return seen
 
 
 def test_values_of_mlxlr_schedules_go_chunk_by_chunk(monkeypatch):

@@ -36,7 +36,7 @@ class Builtin(Schedule):
 
     @override
     def _span(self, start: int, count: int) -> mx.array:
-        return self._eval(_steps(start, count))  # consecutive steps from 0 need no clipping
+        return self._eval(_steps(start, count))  # steps of an array that fits in memory need no clipping
 
     def _eval_since(self, t: mx.array, start: int) -> mx.array:
         """This schedule at the local step ``t - start``, for a normalized global step ``t``.

@@ -414,7 +414,7 @@ class Lambda(Builtin):
         0.50
     """
 
-    _pure = False  # its values come from outside the step: a callable, a metric
+    _pure = False  # the callable may read any array, a traced one inside mx.compile included
 
     def __init__(self, fn: Callable[[mx.array], mx.array], duration: int | None = None) -> None:
         if not callable(fn) or isinstance(fn, type):

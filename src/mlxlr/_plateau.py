@@ -50,7 +50,7 @@ class ReduceOnPlateau(Builtin):
         0.25
     """
 
-    _pure = False  # its values come from outside the step: a callable, a metric
+    _pure = False  # its scale lives in arrays of opt.state, traced inputs inside a compiled step
 
     def __init__(
         self,
