@@ -17,6 +17,7 @@ from __future__ import annotations
 import copy
 import itertools
 import json
+from unittest import mock
 
 import mlx.core as mx
 import numpy as np
@@ -25,6 +26,7 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import mlxlr
+import mlxlr._schedule as schedule_module
 from mlxlr._algebra import Join, Product, Scaled, Sum
 from strategies import (
     FAMILIES,
@@ -135,6 +137,15 @@ def check_at_values_and_dtypes(schedule: mlxlr.Schedule, ks: list[int], n: int, 
 def test_at_equals_values_and_every_dtype_agrees(schedule: mlxlr.Schedule, data: st.DataObject) -> None:
     n = data.draw(st.one_of(st.integers(1, 300), st.integers(1, 6_000)), label="n")
     check_at_values_and_dtypes(schedule, data.draw(steps(schedule, max_size=24), label="steps"), n, data)
+
+
+@budget(0.3)
+@given(schedule=trees(), n=st.integers(1, 300), chunk=st.sampled_from([3, 4, 7, 16, 61]))
+def test_values_in_chunks_equal_the_schedule_at_every_step(schedule: mlxlr.Schedule, n: int, chunk: int) -> None:
+    """``values`` evaluates chunk by chunk (2**18 steps each): here in chunks of a few steps, edges everywhere."""
+    with mock.patch.object(schedule_module, "_CHUNK", chunk):
+        got = check_typed(schedule.values(n), (n,))
+    assert_same(got, evaluate(schedule, np.arange(n)), f"values({n}) in chunks of {chunk}")
 
 
 # A bounded schedule holds its final value after its duration. ----------------------------------------
