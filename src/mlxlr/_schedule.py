@@ -112,7 +112,12 @@ class Schedule(abc.ABC):
         return host_float(self(check_int("step", step, minimum=0)))
 
     def values(self, steps: int | None = None) -> mx.array:
-        """Values at steps ``0 .. steps - 1`` in one vectorized call.
+        """Values at steps ``0 .. steps - 1``, vectorized: equal to ``self(mx.arange(steps))``.
+
+        mlxlr's own schedules are evaluated in chunks of 2**18 steps, each
+        chunk evaluated before the next is built, which keeps memory warm
+        (``docs/performance.md``); a schedule with a user subclass, a
+        ``Lambda`` or a ``ReduceOnPlateau`` in it is evaluated in one call.
 
         Args:
             steps: How many steps. Defaults to ``duration + 1`` (so the final
