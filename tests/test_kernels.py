@@ -75,6 +75,38 @@ def test_a_scheduled_learning_rate_adds_no_kernel_to_the_compiled_step(tmp_path)
 
 
 @pytest.mark.parametrize(
+    "hypers",
+    [
+        pytest.param({"weight_decay": 0.01 * (mlxlr.Linear(1.0, 0.5, steps=100) >> mlxlr.Constant(0.5))}, id="wd"),
+        pytest.param({"betas": (mlxlr.Linear(0.85, 0.95, steps=100) >> mlxlr.Constant(0.95), 0.999)}, id="beta1"),
+        pytest.param(
+            {
+                "weight_decay": 0.01 * (mlxlr.Linear(1.0, 0.5, steps=100) >> mlxlr.Constant(0.5)),
+                "betas": (mlxlr.Linear(0.85, 0.95, steps=100) >> mlxlr.Constant(0.95), 0.999),
+            },
+            id="wd and beta1",
+        ),
+    ],
+)
+def test_each_further_schedule_adds_one_kernel(tmp_path, hypers):
+    """Schedules that compute alike (here: ramps as long as the warmup) share no node that splits their kernels."""
+
+    def constant():
+        betas = tuple(mx.array(b) for b in (0.9, 0.999)) if "betas" in hypers else (0.9, 0.999)
+        return optim.AdamW(learning_rate=1e-3, weight_decay=0.01 if "weight_decay" in hypers else 0.0, betas=betas)
+
+    step, state = compiled_training_step(constant)  # scheduled betas are arrays in the update: so are these
+    baseline = kernels(tmp_path, step(), state)
+    step, state = compiled_training_step(
+        lambda: mlxlr.ScheduledOptimizer(
+            optim.AdamW(learning_rate=0.0, weight_decay=0.0), learning_rate=warmup_cosine(), **hypers
+        )
+    )
+    ours = kernels(tmp_path, step(), state)
+    assert len(ours) <= len(baseline) + len(hypers), (ours, baseline)
+
+
+@pytest.mark.parametrize(
     "schedule",
     [
         pytest.param(warmup_cosine, id="Linear >> CosineDecay"),
@@ -152,3 +184,22 @@ def test_evaluating_from_a_start_equals_evaluating_the_local_step(schedule, star
     below = schedule._eval_since(mx.array(np.arange(start), dtype=mx.int64), start) if start < 100 else None
     if below is not None:  # a join's unused branch: any value, but finite
         assert all(math.isfinite(v) for v in np.array(below).tolist())
+
+
+def test_several_schedules_give_their_values_at_every_step_compiled():
+    """The first schedule runs from the incremented step, each further one from a step of its own: same values."""
+    lr, wd = warmup_cosine(), 0.01 * (mlxlr.Linear(1.0, 0.5, steps=100) >> mlxlr.Constant(0.5))
+    beta1 = mlxlr.Linear(0.85, 0.95, steps=100) >> mlxlr.Constant(0.95)
+    opt = mlxlr.ScheduledOptimizer(
+        optim.AdamW(learning_rate=0.0, weight_decay=0.0), learning_rate=lr, weight_decay=wd, betas=(beta1, 0.999)
+    )
+    params = {"w": mx.ones((3,))}
+    opt.init(params)
+    step = mx.compile(lambda g, p: opt.apply_gradients({"w": g}, p), inputs=opt.state, outputs=opt.state)
+    for k in [*range(105), *range(105, 1000, 97)]:
+        if k > 105:  # jump: resume at step k
+            opt.state = {**opt.state, "step": mx.array(k, dtype=mx.uint64)}
+        params = step(mx.full((3,), 0.5), params)
+        got = [opt.state[name] for name in ("learning_rate", "weight_decay")] + [opt.state["betas"][0]]
+        want = [s(k) for s in (lr, wd, beta1)]
+        assert [g.item() for g in got] == [w.item() for w in want], k

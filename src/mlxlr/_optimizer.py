@@ -242,17 +242,29 @@ class ScheduledOptimizer(optim.Optimizer):
     def _values(self, step: mx.array, after: mx.array) -> dict[str, Any]:
         """Every scheduled value at ``step``; a schedule driving several names is evaluated once.
 
-        mlxlr's own schedules are evaluated from ``after = step + 1``, the new
-        step the update stores, as the local step ``after - 1``: in a compiled
-        step MLX then fuses the increment, the schedule and its ``int64``
-        conversion into one kernel (the wrapped optimizer's own increment is
-        replaced by this one), so a schedule adds no kernel launch to a
-        constant learning rate's step.
+        mlxlr's own schedules are evaluated from the incremented step, as a
+        local step formed inside each family's formula. The first one from
+        ``after = step + 1``, the new step the update stores, as ``after - 1``:
+        in a compiled step MLX then fuses the increment, the schedule and its
+        ``int64`` conversion into one kernel (the wrapped optimizer's own
+        increment is replaced by this one), so a schedule adds no kernel
+        launch to a constant learning rate's step. Each further one from a
+        step of its own, ``step + k`` as ``(step + k) - k``: MLX merges
+        identical operations on identical inputs, and what two schedules
+        compute alike (the same warmup length, say) would become a node of
+        both, where their kernels split; from distinct inputs each further
+        schedule is one kernel.
         """
-        t = after.astype(mx.int64)  # the loaded step is checked to be <= MAX_STEP, so this never wraps
-        memo = {
-            id(s): s._eval_since(t, 1) if isinstance(s, Builtin) else evaluate(s, as_step(step)) for s in self._distinct
-        }
+        memo: dict[int, mx.array] = {}
+        own = 0  # mlxlr schedules so far
+        for s in self._distinct:
+            if isinstance(s, Builtin):
+                # the loaded step is checked to be <= MAX_STEP, so neither the offset nor the conversion wraps
+                t = (after if own == 0 else step + (1 + own)).astype(mx.int64)
+                memo[id(s)] = s._eval_since(t, 1 + own)
+                own += 1
+            else:
+                memo[id(s)] = evaluate(s, as_step(step))
         out: dict[str, Any] = {}
         for name, spec in self._specs.items():
             if isinstance(spec, tuple):
