@@ -31,7 +31,8 @@ class ScheduledOptimizer(optim.Optimizer):
     whole state; the k-th update (k = 0, 1, ...) uses ``schedule(k)``, as MLX's
     own scheduled optimizers do. The wrapped optimizer's step follows it
     (after an update both are the same array): a compiled step increments one
-    counter, and a schedule adds no kernel to it. ``state`` is one tree with
+    counter, one schedule adds no kernel to it, and each further schedule
+    one kernel. ``state`` is one tree with
     a stable identity: pass it to ``mx.compile(inputs=..., outputs=...)`` and
     save it with ``mx.save_safetensors(path, dict(tree_flatten(opt.state)))``;
     assigning a loaded tree to ``opt.state`` updates it in place and resumes
