@@ -258,6 +258,7 @@ class ScheduledOptimizer(optim.Optimizer):
         """
         memo: dict[int, mx.array] = {}
         own = 0  # mlxlr schedules so far
+        normalized: mx.array | None = None  # the step as user schedules receive it, formed once
         for s in self._distinct:
             if isinstance(s, Builtin):
                 # the loaded step is checked to be <= MAX_STEP, so neither the offset nor the conversion wraps
@@ -265,7 +266,8 @@ class ScheduledOptimizer(optim.Optimizer):
                 memo[id(s)] = s._eval_since(t, 1 + own)
                 own += 1
             else:
-                memo[id(s)] = evaluate(s, as_step(step))
+                normalized = as_step(step) if normalized is None else normalized
+                memo[id(s)] = evaluate(s, normalized)
         out: dict[str, Any] = {}
         for name, spec in self._specs.items():
             if isinstance(spec, tuple):
