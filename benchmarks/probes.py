@@ -27,6 +27,7 @@ import mlx.nn as nn
 import mlx.optimizers as optim
 
 import mlxlr
+from mlxlr._algebra import _LOWEST
 
 P, W, T, F = bench.PEAK, bench.WARMUP, bench.TOTAL, bench.FLOOR
 
@@ -97,9 +98,6 @@ def step_variants() -> dict[str, Callable[[], object]]:
         "MLX scheduler: cosine_decay": mlp_step(native(optim.cosine_decay(P, T - W, F))),
         "MLX scheduler: join_schedules": mlp_step(bench.OPTIMIZERS["mlx"]),
     }
-
-
-_LOWEST = -3.4028234663852886e38
 
 
 def select_variants() -> dict[str, Callable[[], object]]:
