@@ -12,9 +12,12 @@ DEV = ".[cpu,dev,plot,yaml]"
 
 @nox.session
 def tests(session: nox.Session) -> None:
-    """The test suite, doctests and the README's code blocks included."""
+    """The test suite, doctests and the README's code blocks included, on every core (pytest-xdist).
+
+    Arguments after ``--`` go to pytest instead of ``-n auto``: ``nox -s tests -- -n 0 -k join``.
+    """
     session.install("-e", DEV)
-    session.run("pytest", *session.posargs)
+    session.run("pytest", *(session.posargs or ["-n", "auto"]))
 
 
 @nox.session
@@ -26,10 +29,11 @@ def typecheck(session: nox.Session) -> None:
 
 @nox.session
 def lint(session: nox.Session) -> None:
-    """ruff: lint and format check."""
-    session.install("ruff>=0.6")
+    """ruff (lint and format check) and the import layers of the package (import-linter, pyproject.toml)."""
+    session.install("ruff>=0.6", "import-linter>=2.1")
     session.run("ruff", "check", ".")
     session.run("ruff", "format", "--check", ".")
+    session.run("lint-imports", env={"PYTHONPATH": "src"})  # reads the sources; mlxlr need not be installed
 
 
 @nox.session

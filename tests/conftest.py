@@ -1,4 +1,5 @@
 import os
+import re
 
 import mlx.core as mx
 import pytest
@@ -23,3 +24,12 @@ def _warm_mlx() -> None:
     # MLX traces the first compiled function of a process twice when nothing
     # has been evaluated before it; evaluate once so trace counts are exact.
     mx.eval(mx.array(0.0) + 1)
+
+
+def stable_id(value: object) -> str:
+    """A test id from ``repr(value)``, the same in every process: object addresses left out.
+
+    pytest-xdist requires every worker to collect the same ids; a ``repr``
+    holding a lambda (``<function <lambda> at 0x7f...>``) differs between them.
+    """
+    return re.sub(r" at 0x[0-9a-fA-F]+", "", repr(value))

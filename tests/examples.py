@@ -1,8 +1,10 @@
 """Example schedules of every public class, for the round-trip tests of repr, parse and configs.
 
-When you add a schedule class (or a combinator method) to mlxlr, add an
-example here: ``tests/test_expr.py`` fails for a public class without one.
-Keep them cheap (short durations): every example is evaluated at 200 steps.
+The rows of the catalogue's table (``tests/catalogue.py``) are examples too:
+a new family needs its row there and nothing here. For a new combinator or
+algebra class, add an example below: ``tests/test_expr.py`` fails for a
+public class without one. Keep them cheap: every example is evaluated at
+200 steps.
 """
 
 from __future__ import annotations
@@ -10,6 +12,8 @@ from __future__ import annotations
 import mlx.core as mx
 
 import mlxlr
+from catalogue import CASES
+from mlxlr import testing
 
 _warm = mlxlr.Linear(0.0, 3e-4, steps=10)
 _cos = mlxlr.CosineDecay(3e-4, decay_steps=90, end=3e-5)
@@ -90,6 +94,8 @@ EXAMPLES: list[mlxlr.Schedule] = [
     mlxlr.Constant(1e-3).for_steps(20) >> _cos,
     mlxlr.ForSteps(mlxlr.ExponentialDecay(1.0, 0.9), n=50),
     (2 * _cos).clip(hi=5e-4).repeat(2) >> mlxlr.Constant(0.0),
+    # The catalogue's table (tests/catalogue.py): every family beside its reference formula.
+    *(schedule for _, schedule, _, _ in CASES),
 ]
 
 UNSERIALIZABLE: list[mlxlr.Schedule] = [
@@ -148,12 +154,11 @@ def trees(max_leaves: int = 6):  # -> SearchStrategy[Schedule]
 
 def same(a: mlxlr.Schedule, b: mlxlr.Schedule) -> bool:
     """Structural equality; also for stateful classes whose ``==`` is identity (ReduceOnPlateau)."""
-    return a == b or (type(a) is type(b) and a._key() == b._key())
+    return a == b or (type(a) is type(b) and a.params == b.params)
 
 
 def registered_class():
     """Registers a user schedule class, yields it, then unregisters it (for a fixture)."""
-    from mlxlr import _config
 
     @mlxlr.register
     class UserHalving(mlxlr.Schedule):
@@ -168,4 +173,4 @@ def registered_class():
             return 4 * self.every
 
     yield UserHalving
-    _config._REGISTERED.pop("UserHalving", None)
+    testing.unregister("UserHalving")

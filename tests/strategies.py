@@ -23,8 +23,8 @@ from hypothesis.strategies import SearchStrategy
 
 import mlxlr
 from examples import EXAMPLES
-from mlxlr._algebra import Join
-from mlxlr._schedule import walk
+from mlxlr import Join
+from mlxlr.testing import walk
 
 # Numbers. --------------------------------------------------------------------
 
@@ -370,9 +370,7 @@ def bounded_trees(depth: int = 4) -> SearchStrategy[mlxlr.Schedule]:
 
 def serializable(schedule: mlxlr.Schedule) -> bool:
     """Whether ``schedule`` has an expression and a config: no callable, no state, no unregistered class."""
-    from mlxlr._config import schedule_classes
-
-    classes = schedule_classes()
+    classes = mlxlr.testing.config_classes()
     return all(
         classes.get(type(node).__name__) is type(node) and not isinstance(node, (mlxlr.Lambda, mlxlr.ReduceOnPlateau))
         for node in walk(schedule)

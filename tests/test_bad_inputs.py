@@ -187,9 +187,9 @@ CASES = [
     P(lambda: mlxlr.Constant("0.1"), TypeError, r"value must be a real number, got '0\.1' \(str\)", id="Constant-str"),
     P(lambda: mlxlr.Constant(False), TypeError, r"value must be a real number, got False \(bool\)", id="Constant-bool"),
     P(
-        lambda: mlxlr.Constant(mx.array(0.1)),
+        lambda: mlxlr.Constant(mx.array([0.1, 0.2])),
         TypeError,
-        r"value must be a real number, got array\(0\.1.*\(array\)",
+        r"value must be a real number, got array\(\[0\.1, 0\.2\].*\(array\)",
         id="Constant-array",
     ),
     P(

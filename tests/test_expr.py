@@ -9,7 +9,8 @@ from hypothesis import HealthCheck, given, settings
 
 import mlxlr
 from examples import EXAMPLES, UNSERIALIZABLE, registered_class, same, trees
-from mlxlr._config import names, snake_case
+from mlxlr.testing import expression_names as names
+from mlxlr.testing import snake_case
 
 STEPS = 200
 

@@ -17,8 +17,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlxlr
-from mlxlr._algebra import _LOWEST, _SIDE_BY_SIDE, Join
-from mlxlr._schedule import _CHUNK
+from conftest import stable_id
+from mlxlr import Join, testing
+
+CHUNK = testing.chunk_size()
+LOWEST = -float(np.finfo(np.float32).max)
 
 U64 = np.uint64
 
@@ -110,20 +113,15 @@ def test_product_with_a_constant_is_a_scaled():
 
 @pytest.fixture
 def counted(monkeypatch):
-    """Counts calls of ``Linear._eval`` (one piece at a time) and ``Linear._eval_stacked`` (all at once)."""
-    calls = {"_eval": 0, "_eval_stacked": 0}
-    one, stacked = mlxlr.Linear._eval, mlxlr.Linear._eval_stacked
+    """Counts calls of ``Linear.formula``: for one piece, and for a stack (its numbers are arrays)."""
+    calls = {"one": 0, "stacked": 0}
+    formula = mlxlr.Linear.formula
 
-    def count_one(self, t):
-        calls["_eval"] += 1
-        return one(self, t)
+    def counting(self, t, start=0):
+        calls["stacked" if isinstance(self.init, mx.array) else "one"] += 1
+        return formula(self, t, start)
 
-    def count_stacked(cls, t, params):
-        calls["_eval_stacked"] += 1
-        return stacked(t, params)
-
-    monkeypatch.setattr(mlxlr.Linear, "_eval", count_one)
-    monkeypatch.setattr(mlxlr.Linear, "_eval_stacked", classmethod(count_stacked))
+    monkeypatch.setattr(mlxlr.Linear, "formula", counting)
     return calls
 
 
@@ -138,12 +136,12 @@ def counted(monkeypatch):
 def test_1000_linear_pieces_evaluate_through_the_stacked_path(counted, steps):
     joined = linear_join(1000)
     for t in steps(joined):
-        counted["_eval"] = counted["_eval_stacked"] = 0
+        counted["one"] = counted["stacked"] = 0
         mx.eval(joined(t))
-        assert counted == {"_eval": 0, "_eval_stacked": 1}
-    plan = joined._plan
-    assert len(plan.groups) == 1 and plan.groups[0].cls is mlxlr.Linear
-    assert plan.singles == []
+        assert counted == {"one": 0, "stacked": 1}
+    (stack,) = testing.stacks(joined)
+    assert stack.family is mlxlr.Linear and stack.pieces == list(range(1000))
+    assert testing.singles(joined) == []
 
 
 def test_1000_linear_pieces_compile_once_and_stay_stacked(counted):
@@ -157,11 +155,11 @@ def test_1000_linear_pieces_compile_once_and_stay_stacked(counted):
 
     steps = [0, 100, 12_345, 99_999, 10**9]
     expected = reference(joined, steps)
-    counted["_eval"] = 0
+    counted["one"] = 0
     for s, e in zip(steps, expected):
         assert value(mx.array(s, dtype=mx.uint64)).item() == e
     assert len(traces) == 1
-    assert counted == {"_eval": 0, "_eval_stacked": 1}
+    assert counted == {"one": 0, "stacked": 1}
 
 
 @pytest.mark.parametrize("path", ["side by side", "gathered"])
@@ -215,7 +213,7 @@ def random_join(seed, n, families):
 
 def check_all_paths(joined):
     steps = around_boundaries(joined)
-    expected = joined._eval_chain(mlxlr.as_step(steps_array(steps)))  # the one-piece-at-a-time evaluation
+    expected = joined.chain(mlxlr.as_step(steps_array(steps)))  # the one-piece-at-a-time evaluation
     assert np.all(np.isfinite(np.array(expected)))
     gathered = joined(steps_array(steps))
     np.testing.assert_array_equal(bits(gathered), bits(expected))
@@ -244,7 +242,7 @@ def test_mixed_joins_equal_the_one_piece_evaluation(seed, n, families):
 def test_small_step_arrays_go_side_by_side_and_keep_their_shape():
     joined = random_join(1, 40, ["Linear", "CosineDecay", "StepDecay", "Lambda"])
     steps = np.array([[0, 1, 59], [600, 2**53, 2**60]], dtype=np.uint64)
-    assert steps.size * len(joined.schedules) <= _SIDE_BY_SIDE
+    assert steps.size * len(joined.schedules) <= testing.SIDE_BY_SIDE
     got = joined(mx.array(steps))
     assert got.shape == (2, 3) and got.dtype == mx.float32
     np.testing.assert_array_equal(bits(got).ravel(), bits(reference(joined, steps.ravel())))
@@ -255,20 +253,21 @@ def test_every_piece_is_finite_at_every_step_even_where_unused(family):
     """Side by side, every piece of a class is evaluated at every step: all of them must be finite."""
     joined = random_join(7, 50, [family])
     joined(0)  # the plan is built on first use
-    (group,) = joined._plan.groups
+    stacks = testing.stacks(joined)  # one per combination of non-numeric arguments (staircase, end or none)
+    assert sum(len(stack.pieces) for stack in stacks) == 50 and testing.singles(joined) == []
     t = mx.array([[0], [1], [2**24 + 1], [2**53], [2**60]], dtype=mx.int64)
-    local = mx.maximum(t - group.starts, 0)
-    every = np.array(group.cls._eval_stacked(local, {**group.rows, **group.shared}))
-    assert every.shape == (5, 50)
-    assert np.all(np.isfinite(every)) and np.all(every > _LOWEST)
+    for stack in stacks:
+        every = np.array(stack.values(mx.maximum(t - stack.starts, 0)))
+        assert every.shape == (5, len(stack.pieces))
+        assert np.all(np.isfinite(every)) and np.all(every > LOWEST)
 
 
 def test_the_stacked_parameters_are_arrays_not_constants():
     """What lets a compiled join be compiled once: its numbers reach the kernel as arrays."""
     joined = linear_join(100)
     joined(0)
-    (group,) = joined._plan.groups
-    assert {name: (a.dtype, a.shape) for name, a in group.rows.items()} == {
+    (stack,) = testing.stacks(joined)
+    assert {name: (a.dtype, a.shape) for name, a in stack.rows.items()} == {
         "init": (mx.float32, (100,)),
         "end": (mx.float32, (100,)),
         "steps": (mx.int64, (100,)),
@@ -280,13 +279,13 @@ def test_the_stacked_parameters_are_arrays_not_constants():
 
 def test_a_schedule_driving_two_hyperparameters_is_evaluated_once_per_step(monkeypatch):
     calls = []
-    original = mlxlr.CosineDecay._eval_since  # the optimizer evaluates mlxlr's schedules from the incremented step
+    original = mlxlr.CosineDecay.formula
 
-    def counting(self, t, start):
+    def counting(self, t, start=0):
         calls.append(self)
         return original(self, t, start)
 
-    monkeypatch.setattr(mlxlr.CosineDecay, "_eval_since", counting)
+    monkeypatch.setattr(mlxlr.CosineDecay, "formula", counting)
     shared = mlxlr.CosineDecay(0.05, 100, 0.01)
     opt = mlxlr.ScheduledOptimizer(
         optim.AdamW(learning_rate=0.0, weight_decay=0.0),
@@ -339,7 +338,7 @@ class Ramp(mlxlr.Schedule):
         ),
         Join([mlxlr.Constant(1.0), 2.0 * mlxlr.CosineDecay(1.0, 3).repeat(2), mlxlr.StepDecay(1.0, 0.5, 3)], [1, 7]),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_values_of_a_few_pieces_equal_the_join_at_every_step(joined, count):
     got = joined.values(count)
@@ -347,22 +346,9 @@ def test_values_of_a_few_pieces_equal_the_join_at_every_step(joined, count):
     np.testing.assert_array_equal(bits(got), bits(joined(mx.arange(count, dtype=mx.uint64))))
 
 
-def spans(monkeypatch, cls):
-    """Records the (start, count) of every span of ``cls`` that ``values`` evaluates."""
-    seen = []
-    original = cls._span
-
-    def recording(self, start, count):
-        seen.append((start, count))
-        return original(self, start, count)
-
-    monkeypatch.setattr(cls, "_span", recording)
-    return seen
-
-
 def test_values_evaluate_each_of_a_few_pieces_on_its_own_steps_only(monkeypatch):
-    seen = spans(monkeypatch, mlxlr.CosineDecay)
-    (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
+    with testing.spans(mlxlr.CosineDecay) as seen:
+        (mlxlr.Linear(0.0, 1.0, 1000) >> mlxlr.CosineDecay(1.0, 9000)).values(10**6)
     # its own steps 0 .. 10**6 - 1001, once each, in order (in chunks)
     ends = [start + count for start, count in seen]
     assert [start for start, _ in seen] == [0, *ends[:-1]] and ends[-1] == 10**6 - 1000
@@ -392,8 +378,8 @@ def test_values_of_many_stacked_pieces_work_inside_a_compiled_function():
 @pytest.mark.parametrize(
     "schedule",
     [
-        mlxlr.Linear(0.0, 1.0, _CHUNK) >> mlxlr.CosineDecay(1.0, _CHUNK + 1, 0.1) >> mlxlr.Constant(0.1),
-        mlxlr.Linear(0.0, 1.0, _CHUNK - 1) >> mlxlr.CosineDecay(1.0, 3 * _CHUNK, 0.1),
+        mlxlr.Linear(0.0, 1.0, CHUNK) >> mlxlr.CosineDecay(1.0, CHUNK + 1, 0.1) >> mlxlr.Constant(0.1),
+        mlxlr.Linear(0.0, 1.0, CHUNK - 1) >> mlxlr.CosineDecay(1.0, 3 * CHUNK, 0.1),
         mlxlr.CosineDecay(1.0, 10**5).repeat(3) * mlxlr.ExponentialDecay(1.0, 0.99999) + 0.5,
         linear_join(700, length=311),  # many stacked pieces: the gathered path, pieces across chunk edges
         Join([mlxlr.Constant(0.5), linear_join(40, length=3000), mlxlr.StepDecay(1.0, 0.5, 999)], [17, 17 + 120_000]),
@@ -401,16 +387,16 @@ def test_values_of_many_stacked_pieces_work_inside_a_compiled_function():
     ids=lambda s: repr(s)[:60],
 )
 def test_values_over_several_chunks_equal_the_schedule_at_every_step(schedule):
-    count = 3 * _CHUNK + 17
+    count = 3 * CHUNK + 17
     got = schedule.values(count)
     assert got.shape == (count,) and got.dtype == mx.float32
     np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(count, dtype=mx.uint64))))
 
 
 def test_values_of_mlxlr_schedules_go_chunk_by_chunk(monkeypatch):
-    seen = spans(monkeypatch, mlxlr.CosineDecay)
-    mlxlr.CosineDecay(1.0, 10**6).values(2 * _CHUNK + 5)
-    assert seen == [(0, _CHUNK), (_CHUNK, _CHUNK), (2 * _CHUNK, 5)]
+    with testing.spans(mlxlr.CosineDecay) as seen:
+        mlxlr.CosineDecay(1.0, 10**6).values(2 * CHUNK + 5)
+    assert seen == [(0, CHUNK), (CHUNK, CHUNK), (2 * CHUNK, 5)]
 
 
 @pytest.mark.parametrize(
@@ -421,19 +407,19 @@ def test_values_of_mlxlr_schedules_go_chunk_by_chunk(monkeypatch):
 def test_values_with_a_part_from_outside_the_step_go_in_one_piece(monkeypatch, outside):
     """A callable, a metric-driven scale or a user schedule may read a traced array: no chunk is evaluated early."""
     schedule = mlxlr.CosineDecay(1.0, 10**6) * outside
-    seen = spans(monkeypatch, type(schedule))
-    got = schedule.values(2 * _CHUNK + 5)
-    assert seen == [(0, 2 * _CHUNK + 5)]
-    np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(2 * _CHUNK + 5, dtype=mx.uint64))))
+    with testing.spans(type(schedule)) as seen:
+        got = schedule.values(2 * CHUNK + 5)
+    assert seen == [(0, 2 * CHUNK + 5)]
+    np.testing.assert_array_equal(bits(got), bits(schedule(mx.arange(2 * CHUNK + 5, dtype=mx.uint64))))
 
 
 def test_chunked_values_work_inside_a_compiled_function():
     schedule = linear_join(100, length=2000) >> mlxlr.CosineDecay(1.0, 10**5)
-    expected = schedule(mx.arange(3 * _CHUNK, dtype=mx.uint64))
+    expected = schedule(mx.arange(3 * CHUNK, dtype=mx.uint64))
 
     @mx.compile
     def shifted(x):
-        return schedule.values(3 * _CHUNK) + x
+        return schedule.values(3 * CHUNK) + x
 
     np.testing.assert_array_equal(bits(shifted(mx.array(0.0))), bits(expected))
 
@@ -446,9 +432,9 @@ def test_values_of_a_metric_driven_scale_work_inside_a_compiled_step():
 
     @partial(mx.compile, inputs=state, outputs=state)
     def total():
-        return schedule.values(2 * _CHUNK + 5).sum()
+        return schedule.values(2 * CHUNK + 5).sum()
 
     for metric in (1.0, 2.0):
         plateau.observe(metric)
-    expected = mx.sum(schedule(mx.arange(2 * _CHUNK + 5, dtype=mx.uint64)))
+    expected = mx.sum(schedule(mx.arange(2 * CHUNK + 5, dtype=mx.uint64)))
     assert total().item() == expected.item()

@@ -17,7 +17,6 @@ from __future__ import annotations
 import copy
 import itertools
 import json
-from unittest import mock
 
 import mlx.core as mx
 import numpy as np
@@ -26,8 +25,8 @@ from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
 
 import mlxlr
-import mlxlr._schedule as schedule_module
-from mlxlr._algebra import Join, Product, Scaled, Sum
+from conftest import stable_id
+from mlxlr import Join, Product, Scaled, Sum, testing
 from strategies import (
     FAMILIES,
     MONOTONE,
@@ -143,7 +142,7 @@ def test_at_equals_values_and_every_dtype_agrees(schedule: mlxlr.Schedule, data:
 @given(schedule=trees(), n=st.integers(1, 300), chunk=st.sampled_from([3, 4, 7, 16, 61]))
 def test_values_in_chunks_equal_the_schedule_at_every_step(schedule: mlxlr.Schedule, n: int, chunk: int) -> None:
     """``values`` evaluates chunk by chunk (2**18 steps each): here in chunks of a few steps, edges everywhere."""
-    with mock.patch.object(schedule_module, "_CHUNK", chunk):
+    with testing.chunks_of(chunk):
         got = check_typed(schedule.values(n), (n,))
     assert_same(got, evaluate(schedule, np.arange(n)), f"values({n}) in chunks of {chunk}")
 
@@ -591,7 +590,7 @@ def test_every_class_obeys_every_rule(name: str, data: st.DataObject) -> None:
         mlxlr.Scaled(mlxlr.Linear(0, 1, 10), 1),
         mlxlr.Join([mlxlr.Linear(0, 1, 10) >> mlxlr.Linear(1, 0, 10), mlxlr.Constant(0.5)], [20]),
     ],
-    ids=repr,
+    ids=stable_id,
 )
 def test_algebra_built_directly_reads_back_as_built(schedule: mlxlr.Schedule) -> None:
     """Sum, Product, Scaled and Join built in a form the operators would fold write their constructor call.

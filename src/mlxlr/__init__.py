@@ -1,29 +1,35 @@
 """mlxlr: typed, composable learning-rate (and any-hyperparameter) schedules for MLX."""
 
-from ._algebra import Join, Product, Quotient, Scaled, Sum
-from ._catalogue import (
-    CosineRestarts,
-    Cyclic,
-    InverseSqrt,
-    InverseTimeDecay,
-    MultiStepDecay,
-    OneCycle,
-    OneCycleMomentum,
-    PiecewiseConstant,
-    PolynomialDecay,
-    WarmupStableDecay,
-)
-from ._checks import StepLike, as_step
+from . import _algebra, _combinators, _config, _join
+from ._algebra import Product, Quotient, Scaled, Sum
 from ._combinators import Clip, ForSteps, Repeat, Stretch, WithWarmup
 from ._compat import cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay
 from ._config import from_config, register
+from ._cycles import CosineRestarts, Cyclic, OneCycle, OneCycleMomentum
+from ._decays import CosineDecay, InverseSqrt, InverseTimeDecay, Linear, PolynomialDecay, WarmupStableDecay
 from ._expr import ParseError, parse
-from ._families import Constant, CosineDecay, ExponentialDecay, Lambda, Linear, StepDecay
+from ._join import Join
 from ._mlx_lm import from_mlx_lm
+from ._native import Constant, Lambda
 from ._optimizer import ScheduledOptimizer
 from ._plateau import ReduceOnPlateau
 from ._recipes import warmup_constant, warmup_cosine, warmup_cosine_restarts, warmup_linear, warmup_polynomial
-from ._schedule import Schedule
+from ._schedule import SEAM, Schedule
+from ._stairs import ExponentialDecay, MultiStepDecay, PiecewiseConstant, StepDecay
+from ._steps import StepLike, as_step
+
+# The seam: Schedule's operators and combinator methods build classes of higher modules (see mlxlr._schedule.Seam).
+SEAM.add = _algebra.add
+SEAM.scale = _algebra.scale
+SEAM.multiply = _algebra.multiply
+SEAM.divide = _algebra.divide
+SEAM.join = _join.join
+SEAM.with_warmup = _combinators.WithWarmup
+SEAM.clip = _combinators.Clip
+SEAM.repeat = _combinators.Repeat
+SEAM.stretch = _combinators.Stretch
+SEAM.for_steps = _combinators.ForSteps
+SEAM.to_config = _config.to_config
 
 __version__ = "0.1.0"
 

@@ -25,9 +25,9 @@ from typing import Any, NoReturn, TextIO, cast
 
 import mlx.core as mx
 
-from ._algebra import Join
 from ._config import from_config
 from ._expr import parse
+from ._join import Join
 from ._mlx_lm import from_mlx_lm
 from ._schedule import Schedule
 

@@ -1,38 +1,21 @@
 """Combinators: what ``Schedule.with_warmup``, ``clip``, ``repeat``, ``stretch`` and ``for_steps`` build.
 
-Each wraps one schedule and writes its ``repr`` as the method call that
-built it (``Linear(...).clip(hi=0.5)``), so the expression reads back as
-it was written.
+Each wraps one schedule and prints as the method call that built it
+(``Linear(...).clip(hi=0.5)``), so the expression reads back as it was written.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
 from fractions import Fraction
-from typing import Any, final
+from typing import final
 
 import mlx.core as mx
 from typing_extensions import override
 
-from ._algebra import Builtin, evaluate, paren
-from ._checks import MAX_STEP, check_int, check_positive, check_real, host_float, remaining, since
-from ._schedule import PREC_ATOM, Schedule, format_value
-
-
-def method_call(receiver: Schedule, method: str, args: Sequence[Any] = (), **kwargs: Any) -> str:
-    """``receiver.method(args, key=value)`` as the expression language writes it.
-
-    Keyword arguments whose value is ``None`` are left out (they are the defaults).
-    """
-    parts = [format_value(a) for a in args]
-    parts += [f"{k}={format_value(v)}" for k, v in kwargs.items() if v is not None]
-    return f"{paren(receiver, PREC_ATOM)}.{method}({', '.join(parts)})"
-
-
-def _check_schedule(value: object) -> Schedule:
-    if not isinstance(value, Schedule):
-        raise TypeError(f"schedule must be a Schedule, got {value!r} ({type(value).__name__})")
-    return value
+from ._native import Native, evaluate
+from ._schedule import Schedule, require_schedule
+from ._steps import MAX_STEP, host_float, remaining, since
+from ._validate import check_int, check_positive, check_real
 
 
 def _bounded(schedule: Schedule, method: str) -> int:
@@ -45,7 +28,7 @@ def _bounded(schedule: Schedule, method: str) -> int:
 
 
 @final
-class WithWarmup(Builtin):
+class WithWarmup(Native):
     r"""A linear warmup from ``init`` to a schedule's value at its step 0, then the schedule.
 
     .. math::
@@ -73,8 +56,10 @@ class WithWarmup(Builtin):
         0.00 0.50 1.00 0.50 110
     """
 
+    _method = ("with_warmup", ("steps",))
+
     def __init__(self, schedule: Schedule, steps: int, init: float = 0.0) -> None:
-        self.schedule = _check_schedule(schedule)
+        self.schedule = require_schedule(schedule)
         self.steps = check_int("steps", steps)
         self.init = check_real("init", init)
         self._peak = host_float(evaluate(self.schedule, mx.array(0, dtype=mx.int64)))
@@ -86,18 +71,15 @@ class WithWarmup(Builtin):
         return None if inner is None else self.steps + inner
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
-        done, left = remaining(t, self.steps)
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        x = since(t, start)
+        done, left = remaining(x, self.steps)  # init * (1 - p) + peak * p, with both fractions exact
         warm = self.init * left + self._peak * done
-        return mx.where(t < self.steps, warm, evaluate(self.schedule, since(t, self.steps)))
-
-    @override
-    def __repr__(self) -> str:
-        return method_call(self.schedule, "with_warmup", [self.steps], init=self.init or None)
+        return mx.where(x < self.steps, warm, evaluate(self.schedule, x, self.steps))
 
 
 @final
-class Clip(Builtin):
+class Clip(Native):
     """A schedule clipped to ``[lo, hi]`` pointwise; either bound may be left out.
 
     Built by :meth:`Schedule.clip`.
@@ -116,8 +98,10 @@ class Clip(Builtin):
         0.2 0.2 0.4 0.5 0.5 0.5
     """
 
+    _method = ("clip", ())
+
     def __init__(self, schedule: Schedule, lo: float | None = None, hi: float | None = None) -> None:
-        self.schedule = _check_schedule(schedule)
+        self.schedule = require_schedule(schedule)
         self.lo = None if lo is None else check_real("lo", lo)
         self.hi = None if hi is None else check_real("hi", hi)
         if self.lo is None and self.hi is None:
@@ -131,21 +115,17 @@ class Clip(Builtin):
         return self.schedule.duration
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
-        out = evaluate(self.schedule, t)
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        out = evaluate(self.schedule, since(t, start))
         if self.lo is not None:
             out = mx.maximum(out, self.lo)
         if self.hi is not None:
             out = mx.minimum(out, self.hi)
         return out
 
-    @override
-    def __repr__(self) -> str:
-        return method_call(self.schedule, "clip", lo=self.lo, hi=self.hi)
-
 
 @final
-class Repeat(Builtin):
+class Repeat(Native):
     r"""A bounded schedule run again and again: ``times`` times, or forever.
 
     .. math::
@@ -169,8 +149,10 @@ class Repeat(Builtin):
         [1.0, 0.75, 0.5, 0.25, 1.0, 0.75, 0.5, 0.25, 0.0, 0.0]
     """
 
+    _method = ("repeat", ("times",))
+
     def __init__(self, schedule: Schedule, times: int | None = None) -> None:
-        self.schedule = _check_schedule(schedule)
+        self.schedule = require_schedule(schedule)
         self.times = None if times is None else check_int("times", times)
         self._period = _bounded(self.schedule, "repeat")
 
@@ -180,19 +162,16 @@ class Repeat(Builtin):
         return None if self.times is None else self.times * self._period
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
-        phase = t % self._period
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        x = since(t, start)
+        phase = x % self._period
         if self.times is not None:
-            phase = mx.where(t < self.times * self._period, phase, self._period)
+            phase = mx.where(x < self.times * self._period, phase, self._period)
         return evaluate(self.schedule, phase)
-
-    @override
-    def __repr__(self) -> str:
-        return method_call(self.schedule, "repeat", [] if self.times is None else [self.times])
 
 
 @final
-class Stretch(Builtin):
+class Stretch(Native):
     r"""A schedule on a scaled time axis: ``factor`` steps of this one per step of the schedule.
 
     .. math::
@@ -218,8 +197,10 @@ class Stretch(Builtin):
         [0.0, 0.0, 0.25, 0.25, 0.5, 0.5, 0.75, 0.75, 1.0]
     """
 
+    _method = ("stretch", ("factor",))
+
     def __init__(self, schedule: Schedule, factor: float) -> None:
-        self.schedule = _check_schedule(schedule)
+        self.schedule = require_schedule(schedule)
         self.factor = check_positive("factor", factor)
         if not 2.0**-30 <= self.factor <= 2.0**30:
             raise ValueError(f"factor must be in [2**-30, 2**30], got {factor!r}")
@@ -232,15 +213,12 @@ class Stretch(Builtin):
         return None if inner is None else -(-inner * self._p // self._q)
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
-        whole = t // self._p
-        part = t - whole * self._p
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        x = since(t, start)
+        whole = x // self._p  # floor(x * q / p) without overflow: whole periods of p, then the rest
+        part = x - whole * self._p
         k = mx.minimum(whole, MAX_STEP // self._q) * self._q + (part * self._q) // self._p
         return evaluate(self.schedule, mx.minimum(k, MAX_STEP))
-
-    @override
-    def __repr__(self) -> str:
-        return method_call(self.schedule, "stretch", [self._params["factor"]])
 
 
 def _ratio(factor: float) -> tuple[int, int]:
@@ -260,7 +238,7 @@ def _ratio(factor: float) -> tuple[int, int]:
 
 
 @final
-class ForSteps(Builtin):
+class ForSteps(Native):
     """A schedule given a duration of ``n`` steps: it holds its value at step ``n`` after.
 
     The way to put a schedule without a duration (a :class:`~mlxlr.Constant`,
@@ -280,8 +258,10 @@ class ForSteps(Builtin):
         [0.5, 0.5, 0.5, 1.0, 1.0]
     """
 
+    _method = ("for_steps", ("n",))
+
     def __init__(self, schedule: Schedule, n: int) -> None:
-        self.schedule = _check_schedule(schedule)
+        self.schedule = require_schedule(schedule)
         self.n = check_int("n", n)
 
     @property
@@ -290,9 +270,8 @@ class ForSteps(Builtin):
         return self.n
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
-        return evaluate(self.schedule, mx.minimum(t, self.n))
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        return evaluate(self.schedule, mx.minimum(since(t, start), self.n))
 
-    @override
-    def __repr__(self) -> str:
-        return method_call(self.schedule, "for_steps", [self.n])
+
+__all__ = ["Clip", "ForSteps", "Repeat", "Stretch", "WithWarmup"]

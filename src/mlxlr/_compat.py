@@ -10,9 +10,10 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ._algebra import Join
-from ._families import CosineDecay, ExponentialDecay, Linear, StepDecay
+from ._decays import CosineDecay, Linear
+from ._join import Join
 from ._schedule import Schedule
+from ._stairs import ExponentialDecay, StepDecay
 
 
 def cosine_decay(init: float, decay_steps: int, end: float = 0.0) -> CosineDecay:
@@ -92,3 +93,6 @@ def step_decay(init: float, decay_rate: float, step_size: int) -> StepDecay:
         0.081
     """
     return StepDecay(init, decay_rate, step_size)
+
+
+__all__ = ["cosine_decay", "exponential_decay", "join_schedules", "linear_schedule", "step_decay"]

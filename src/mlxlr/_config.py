@@ -1,10 +1,9 @@
 """Names of schedules, configs (``to_config`` / ``from_config``) and the user registry.
 
 One table of names serves configs and the expression language alike: every
-public :class:`~mlxlr.Schedule` class and schedule-returning function that
-``mlxlr`` exports, every concrete schedule class of mlxlr's own modules (the
-classes combinator methods build), and the user classes registered with
-:func:`register`. A config is the constructor's arguments, as they were
+concrete :class:`~mlxlr.Schedule` class and schedule-returning function of
+mlxlr's schedule modules (their ``__all__``), and the user classes
+registered with :func:`register`. A config is the constructor's arguments, as they were
 given, under the class name: ``{"type": "Linear", "init": 0.0, "end": 1.0,
 "steps": 10}``, with nested schedules as nested configs.
 """
@@ -15,11 +14,11 @@ import inspect
 import math
 import numbers
 import re
-import sys
 from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
-from ._schedule import Schedule, _signature
+from . import _algebra, _combinators, _compat, _cycles, _decays, _join, _native, _plateau, _recipes, _stairs
+from ._schedule import Schedule, signature
 
 S = TypeVar("S", bound=Schedule)
 
@@ -27,9 +26,6 @@ TYPE_KEY = "type"
 """The key of a config that names the class."""
 
 _REGISTERED: dict[str, type[Schedule]] = {}
-
-# mlxlr's public functions that return schedules but read other things than an expression.
-_NOT_IN_EXPRESSIONS = frozenset({"from_config", "from_mlx_lm", "parse", "register"})
 
 
 def register(cls: type[S]) -> type[S]:
@@ -72,17 +68,24 @@ def register(cls: type[S]) -> type[S]:
         raise TypeError(f"cls must be a subclass of mlxlr.Schedule, got {cls!r}")
     if inspect.isabstract(cls):
         raise TypeError(f"cls must be a concrete class, got the abstract {cls.__qualname__}")
-    if TYPE_KEY in _signature(cls).parameters:
+    if TYPE_KEY in signature(cls).parameters:
         raise ValueError(f"{cls.__qualname__} has a parameter called {TYPE_KEY!r}, the key that names a config's class")
     name = cls.__name__
-    taken = _builtin_names().get(name) or _REGISTERED.get(name)
+    builtin = _builtin_names().get(name)
+    taken = builtin or _REGISTERED.get(name)
     if taken is not None and taken is not cls and not _redefines(cls, taken):
+        owner = f"mlxlr.{name}" if builtin is not None else f"{taken.__module__}.{taken.__qualname__}"
         raise ValueError(
-            f"cannot register {cls.__module__}.{cls.__qualname__}: the name {name!r} is taken by "
-            f"{taken.__module__}.{taken.__qualname__}; rename the class"
+            f"cannot register {cls.__module__}.{cls.__qualname__}: the name {name!r} is taken by {owner}; "
+            "rename the class"
         )
     _REGISTERED[name] = cls
     return cls
+
+
+def unregister(name: str) -> None:
+    """Forgets the class registered under ``name``, if any."""
+    _REGISTERED.pop(name, None)
 
 
 def _redefines(new: type, old: type) -> bool:
@@ -91,21 +94,18 @@ def _redefines(new: type, old: type) -> bool:
 
 # The table of names. ---------------------------------------------------------
 
+_MODULES = (_native, _algebra, _join, _combinators, _decays, _stairs, _cycles, _plateau, _recipes, _compat)
+"""The modules of schedules: their public schedule classes and functions are the built-in names."""
+
 
 def _builtin_names() -> dict[str, Any]:
-    """The names of mlxlr itself: exported schedule classes and functions, and internal concrete classes."""
-    import mlxlr
-
+    """The names of mlxlr's own: the concrete schedule classes and schedule-returning functions of its modules."""
     names: dict[str, Any] = {}
-    for name in mlxlr.__all__:
-        obj = getattr(mlxlr, name)
-        if name in _NOT_IN_EXPRESSIONS:
-            continue
-        if _is_schedule_class(obj) or (inspect.isfunction(obj) and _returns_schedule(obj)):
-            names[name] = obj
-    for cls in _subclasses(Schedule):
-        if cls.__name__ not in names and _is_internal_leaf(cls):
-            names[cls.__name__] = cls
+    for module in _MODULES:
+        for name in module.__all__:
+            obj = getattr(module, name)
+            if _is_schedule_class(obj) or (inspect.isfunction(obj) and _returns_schedule(obj)):
+                names[name] = obj
     return names
 
 
@@ -113,31 +113,8 @@ def _is_schedule_class(obj: object) -> bool:
     return isinstance(obj, type) and issubclass(obj, Schedule) and not inspect.isabstract(obj)
 
 
-def _subclasses(cls: type) -> list[type]:
-    out: list[type] = []
-    subs: list[type] = type.__subclasses__(cls)
-    for sub in subs:
-        out.append(sub)
-        out.extend(_subclasses(sub))
-    return out
-
-
-def _is_internal_leaf(cls: type) -> bool:
-    """A public-named concrete class of an mlxlr module, with no subclass there (not a base)."""
-    module = sys.modules.get(cls.__module__)
-    return (
-        cls.__module__.startswith("mlxlr.")
-        and not cls.__name__.startswith("_")
-        and getattr(module, cls.__name__, None) is cls
-        and _is_schedule_class(cls)
-        and not any(sub.__module__.startswith("mlxlr.") for sub in _subclasses(cls))
-    )
-
-
 def _returns_schedule(fn: Callable[..., Any]) -> bool:
     """Whether ``fn``'s return annotation names a ``Schedule`` class (read, never evaluated)."""
-    import mlxlr
-
     annotation = inspect.signature(fn).return_annotation
     if isinstance(annotation, type):
         return issubclass(annotation, Schedule)
@@ -147,7 +124,7 @@ def _returns_schedule(fn: Callable[..., Any]) -> bool:
     for word in re.findall(r"[A-Za-z_]\w*", annotation):
         if word == "Self":
             return True
-        obj = scope.get(word, getattr(mlxlr, word, None))
+        obj = scope.get(word)
         if isinstance(obj, type) and issubclass(obj, Schedule):
             return True
     return False
@@ -277,7 +254,7 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
             f"{path}.{TYPE_KEY}: unknown schedule type {name!r}; known: {', '.join(sorted(classes))} "
             "(register user classes with @mlxlr.register)"
         )
-    sig = _signature(cls)
+    sig = signature(cls)
     params = list(sig.parameters.values())[1:]
     known = [p.name for p in params]
     unknown = [k for k in config if k != TYPE_KEY and k not in known]

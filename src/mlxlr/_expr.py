@@ -20,7 +20,7 @@ from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ._config import is_schedule_method, names, schedule_methods
-from ._schedule import Schedule, _signature
+from ._schedule import Schedule, signature
 
 _BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", operator.add),
@@ -345,7 +345,7 @@ class _Reader:
 def _call_signature(target: Callable[..., Any]) -> inspect.Signature | None:
     """What ``target`` accepts: a schedule class's ``__init__`` less ``self``, else its own signature."""
     if isinstance(target, type) and issubclass(target, Schedule):
-        sig = _signature(target)
+        sig = signature(target)
         return sig.replace(parameters=list(sig.parameters.values())[1:])
     try:
         return inspect.signature(target)

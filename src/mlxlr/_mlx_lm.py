@@ -6,10 +6,11 @@ from collections.abc import Mapping, Sequence
 from typing import Any
 
 from . import _compat
-from ._algebra import Join
-from ._checks import check_int, check_real
-from ._families import Constant, Linear
+from ._decays import Linear
+from ._join import Join
+from ._native import Constant
 from ._schedule import Schedule
+from ._validate import check_int, check_real
 
 _NAMES = ("cosine_decay", "exponential_decay", "linear_schedule", "step_decay")
 _KEYS = ("name", "arguments", "warmup", "warmup_init")

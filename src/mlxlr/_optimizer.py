@@ -3,24 +3,22 @@
 from __future__ import annotations
 
 import math
-import operator
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from typing import Any
 
 import mlx.core as mx
 import mlx.optimizers as optim
 from typing_extensions import override
 
-from ._algebra import Builtin, evaluate, value_range
-from ._checks import MAX_STEP, as_step
-from ._families import Constant
+from ._hyper import Hyper, attribute, hyper_type
+from ._native import Constant, Native, evaluate
 from ._plateau import ReduceOnPlateau
 from ._schedule import Schedule, walk
+from ._state import RESERVED, load
+from ._steps import as_step
 
 HyperSpec = Schedule | float | tuple[Schedule | float, ...]
 """What a hyperparameter can be driven by: a schedule, a number, or a tuple of those."""
-
-_RESERVED = ("step", "optimizer", "plateaus")
 
 
 class ScheduledOptimizer(optim.Optimizer):
@@ -90,7 +88,7 @@ class ScheduledOptimizer(optim.Optimizer):
         self._targets = list(_leaf_optimizers(optimizer))
         available = _schedulable(self._targets)
         self._specs: dict[str, tuple[Schedule | float, ...] | Schedule] = {}
-        self._hypers: dict[str, tuple[type[_Hyper] | float, ...]] = {}
+        self._hypers: dict[str, tuple[type[Hyper] | float, ...]] = {}
         for name, spec in schedules.items():
             self._specs[name] = _check_spec(name, spec, available, self._targets)
         self._distinct = list(dict.fromkeys(s for s in self._all_schedules()))
@@ -100,7 +98,7 @@ class ScheduledOptimizer(optim.Optimizer):
         for name, spec in self._specs.items():
             if name != "learning_rate":
                 parts = spec if isinstance(spec, tuple) else (spec,)
-                self._hypers[name] = tuple(_hyper_type(name, p) if isinstance(p, Schedule) else p for p in parts)
+                self._hypers[name] = tuple(hyper_type(name, p) if isinstance(p, Schedule) else p for p in parts)
         self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._hypers}
         state: dict[str, Any] = {"step": mx.array(0, mx.uint64)}
         state.update(self._values(state["step"], state["step"] + 1))
@@ -120,35 +118,9 @@ class ScheduledOptimizer(optim.Optimizer):
 
     @state.setter
     def state(self, state: dict[str, Any]) -> None:
-        if not isinstance(state, dict) or "step" not in state or "optimizer" not in state:
-            flat = isinstance(state, dict) and any(isinstance(k, str) and "." in k for k in state)
-            hint = "; unflatten a loaded file first: tree_unflatten(list(mx.load(path).items()))" if flat else ""
-            raise ValueError(
-                f"state must be a tree with 'step' and 'optimizer', as opt.state is; got keys {_keys(state)}{hint}"
-            )
-        extra = sorted(set(state) - set(self._specs) - set(_RESERVED))
-        missing = sorted(set(self._specs) - set(state))
-        if extra or missing:
-            raise ValueError(
-                f"state was saved by a ScheduledOptimizer that schedules {sorted(set(state) - set(_RESERVED))}, "
-                f"but this one schedules {sorted(self._specs)}"
-            )
-        if len(state.get("plateaus", [])) != len(self._plateaus):
-            raise ValueError(
-                f"state holds {len(state.get('plateaus', []))} ReduceOnPlateau states, "
-                f"but this optimizer's schedules hold {len(self._plateaus)}"
-            )
-        current = self.state
         # Before the wrapped optimizer has its per-parameter state, a loaded tree brings it; after, it must match.
         strict = all(getattr(t, "_initialized", False) for t in self._targets)
-        for key, value in state.items():
-            _check_layout(current[key], value, key, strict)
-        loaded = state["step"]
-        count = loaded.item() if isinstance(loaded, mx.array) else loaded
-        if not isinstance(count, int) or not 0 <= count <= MAX_STEP:
-            raise ValueError(f"state['step'] must be an integer in [0, 2**60], got {count!r}")
-        for key, value in state.items():
-            current[key] = _merge(current[key], value, key)
+        load(self.state, state, sorted(self._specs), len(self._plateaus), strict=strict)
         self._initialized = True
 
     @property
@@ -222,7 +194,7 @@ class ScheduledOptimizer(optim.Optimizer):
                 target.state["learning_rate"] = values["learning_rate"]
             for name, kinds in self._hypers.items():
                 if hasattr(target, name):
-                    setattr(target, name, _attribute(values[name], kinds))
+                    setattr(target, name, attribute(values[name], kinds))
         try:
             updated: dict[str, Any] = self._inner.apply_gradients(gradients, parameters)
         finally:
@@ -260,10 +232,10 @@ class ScheduledOptimizer(optim.Optimizer):
         own = 0  # mlxlr schedules so far
         normalized: mx.array | None = None  # the step as user schedules receive it, formed once
         for s in self._distinct:
-            if isinstance(s, Builtin):
+            if isinstance(s, Native):
                 # the loaded step is checked to be <= MAX_STEP, so neither the offset nor the conversion wraps
                 t = (after if own == 0 else step + (1 + own)).astype(mx.int64)
-                memo[id(s)] = s._eval_since(t, 1 + own)
+                memo[id(s)] = s.formula(t, 1 + own)
                 own += 1
             else:
                 normalized = as_step(step) if normalized is None else normalized
@@ -289,76 +261,6 @@ def _follows(target: optim.Optimizer, step: mx.array) -> bool:
         target.state["step"] = step
         return True
     return False
-
-
-# Scheduled attributes. --------------------------------------------------------
-
-
-def _static(
-    op: Callable[[float, float], bool], symbol: str, elementwise: Callable[[Any, Any], Any]
-) -> Callable[[Any, Any], Any]:
-    """A comparison answered from the schedule's range for numbers, elementwise for arrays."""
-
-    def compare(self: _Hyper, other: Any) -> Any:
-        result = self._decide(op, symbol, other)
-        return elementwise(self, other) if result is NotImplemented else result
-
-    return compare
-
-
-class _Hyper(mx.array):
-    """A scheduled hyperparameter during an update: an array with static comparisons."""
-
-    name: str = ""
-    lo: float = 0.0
-    hi: float = 0.0
-
-    def _decide(self, op: Callable[[float, float], bool], symbol: str, other: object) -> Any:
-        if isinstance(other, bool) or not isinstance(other, (int, float)):
-            return NotImplemented
-        value = float(other)
-        at_lo, at_hi = op(self.lo, value), op(self.hi, value)
-        inside = self.lo < value < self.hi
-        if at_lo == at_hi and not (symbol in ("==", "!=") and inside):
-            return at_lo
-        if value == 0.0 and (self.lo == 0.0 or self.hi == 0.0):
-            return at_hi if self.lo == 0.0 else at_lo
-        raise ValueError(
-            f"the optimizer branches in Python on '{self.name} {symbol} {other!r}', but the schedule for "
-            f"{self.name} takes values from {self.lo:g} to {self.hi:g}, on both sides of that test; "
-            "keep the schedule on one side of it"
-        )
-
-    __lt__ = _static(operator.lt, "<", mx.array.__lt__)
-    __le__ = _static(operator.le, "<=", mx.array.__le__)
-    __gt__ = _static(operator.gt, ">", mx.array.__gt__)
-    __ge__ = _static(operator.ge, ">=", mx.array.__ge__)
-    __eq__ = _static(operator.eq, "==", mx.array.__eq__)
-    __ne__ = _static(operator.ne, "!=", mx.array.__ne__)
-    __hash__ = None  # type: ignore[assignment]
-
-    def __bool__(self) -> bool:
-        return bool(self._decide(operator.ne, "!=", 0))
-
-    def _frozen(self, *_: Any) -> Any:
-        raise TypeError(
-            f"the optimizer converts the scheduled {self.name} to a Python number, which would freeze it "
-            "in a compiled step; this hyperparameter cannot be scheduled"
-        )
-
-    __float__ = __int__ = __index__ = item = tolist = _frozen
-
-
-def _hyper_type(name: str, schedule: Schedule) -> type[_Hyper]:
-    lo, hi = value_range(schedule)
-    return type("_Hyper", (_Hyper,), {"name": name, "lo": lo, "hi": hi})
-
-
-def _attribute(value: mx.array | list[mx.array], kinds: tuple[type[_Hyper] | float, ...]) -> Any:
-    """The attribute the wrapped optimizer sees: a :class:`_Hyper` per scheduled part, numbers as they were."""
-    parts = value if isinstance(value, list) else [value]
-    made = tuple(kind(v) if isinstance(kind, type) else kind for v, kind in zip(parts, kinds))
-    return made if isinstance(value, list) else made[0]
 
 
 # Discovery and validation. ------------------------------------------------------
@@ -396,7 +298,7 @@ def _check_spec(
     name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]
 ) -> tuple[Schedule | float, ...] | Schedule:
     kind = type(targets[0]).__name__ if len(targets) == 1 else "the wrapped optimizers"
-    if name in _RESERVED:
+    if name in RESERVED:
         raise ValueError(f"{name!r} cannot be scheduled: it is a key of ScheduledOptimizer.state")
     if name == "learning_rate" and any(isinstance(t, optim.Adafactor) and t.relative_step for t in targets):
         raise ValueError(
@@ -435,68 +337,3 @@ def _check_part(name: str, part: object) -> Schedule | float:
         return float(part)  # type: ignore[arg-type]
     hint = " (wrap a callable in mlxlr.Lambda)" if callable(part) else ""
     raise TypeError(f"{name} must be a Schedule or a number, got {part!r} ({type(part).__name__}){hint}")
-
-
-def _keys(tree: object) -> list[str]:
-    return sorted(tree) if isinstance(tree, dict) else [type(tree).__name__]
-
-
-def _check_layout(current: Any, new: Any, path: str, strict: bool) -> None:
-    """Raises ``ValueError`` unless ``new`` has the layout of ``current``, before :func:`_merge` changes anything.
-
-    Every key of ``current`` must be in ``new``; with ``strict`` (the wrapped
-    optimizer already initialized) ``new`` may hold no others.
-    """
-    if isinstance(current, dict):
-        if not isinstance(new, dict):
-            raise ValueError(f"state entry {path} is a dict here, got {_kind(new)}")
-        if not set(current) <= set(new) or (strict and set(new) != set(current)):
-            raise ValueError(
-                f"state entry {path} holds keys {sorted(current)} here, got {sorted(new)}: "
-                "a state saved by another optimizer or for another model"
-            )
-        for key in current:
-            _check_layout(current[key], new[key], f"{path}.{key}", strict)
-    elif isinstance(current, list):
-        if not isinstance(new, (list, tuple)) or len(new) != len(current):
-            raise ValueError(f"state entry {path} holds a list of {len(current)} here, got {_kind(new)}")
-        for i, (here, there) in enumerate(zip(current, new)):
-            _check_layout(here, there, f"{path}.{i}", strict)
-    elif isinstance(current, mx.array):
-        shape = new.shape if isinstance(new, mx.array) else None if isinstance(new, (dict, list, tuple)) else ()
-        if shape != current.shape:
-            raise ValueError(f"state entry {path} is an array of shape {current.shape} here, got {_kind(new)}")
-        inexact = not mx.issubdtype(new.dtype, mx.integer) if isinstance(new, mx.array) else isinstance(new, float)
-        if inexact and mx.issubdtype(current.dtype, mx.integer):
-            raise ValueError(f"state entry {path} holds integers ({current.dtype}) here, got {new!r}")
-
-
-def _kind(value: object) -> str:
-    if isinstance(value, mx.array):
-        return f"an array of shape {value.shape}"
-    if isinstance(value, dict):
-        return f"a dict with keys {sorted(value)}"
-    if isinstance(value, (list, tuple)):
-        return f"a {type(value).__name__} of {len(value)}"
-    return f"{value!r} ({type(value).__name__})"
-
-
-def _merge(current: Any, new: Any, path: str) -> Any:
-    """Writes ``new`` into ``current`` in place (dicts and lists), casting leaves to the current dtype."""
-    if isinstance(current, dict) and isinstance(new, dict):
-        for key, value in new.items():
-            current[key] = _merge(current[key], value, f"{path}.{key}") if key in current else value
-        return current
-    if isinstance(current, list) and isinstance(new, (list, tuple)):
-        if len(current) != len(new):
-            raise ValueError(f"state entry {path} holds {len(current)} items here, got {len(new)}")
-        for i, value in enumerate(new):
-            current[i] = _merge(current[i], value, f"{path}.{i}")
-        return current
-    if isinstance(current, mx.array):
-        if not isinstance(new, mx.array):
-            new = mx.array(new)
-        if new.shape != current.shape:
-            raise ValueError(f"state entry {path} has shape {current.shape} here, got {new.shape}")
-        return new.astype(current.dtype)
-    return new

@@ -8,12 +8,12 @@ from typing import final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._algebra import Builtin
-from ._checks import check_choice, check_int, check_real
+from ._native import Native
+from ._validate import check_choice, check_int, check_real
 
 
 @final
-class ReduceOnPlateau(Builtin):
+class ReduceOnPlateau(Native):
     r"""A scale that drops by ``factor`` when a metric stops improving.
 
     Its value is a scale (1 at the start): multiply a schedule by it,
@@ -50,7 +50,7 @@ class ReduceOnPlateau(Builtin):
         0.25
     """
 
-    _pure = False  # its scale lives in arrays of opt.state, traced inputs inside a compiled step
+    _step_only = False  # its scale lives in arrays of opt.state, traced inputs inside a compiled step
 
     def __init__(
         self,
@@ -81,7 +81,7 @@ class ReduceOnPlateau(Builtin):
         }
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
         return mx.broadcast_to(self.state["scale"], t.shape)
 
     def observe(self, metric: mx.array | float) -> None:
@@ -112,3 +112,6 @@ class ReduceOnPlateau(Builtin):
     @override
     def __hash__(self) -> int:
         return id(self)
+
+
+__all__ = ["ReduceOnPlateau"]

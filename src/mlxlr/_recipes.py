@@ -9,10 +9,10 @@ these hold their final value (noted where Hugging Face's formula goes on).
 
 from __future__ import annotations
 
-from ._catalogue import PolynomialDecay
-from ._checks import check_int, check_positive, check_real
-from ._families import Constant, CosineDecay, Linear
+from ._decays import CosineDecay, Linear, PolynomialDecay
+from ._native import Constant
 from ._schedule import Schedule
+from ._validate import check_int, check_positive, check_real
 
 
 def _span(warmup_steps: int, total_steps: int) -> tuple[int, int]:
@@ -180,3 +180,6 @@ def warmup_cosine_restarts(peak: float, warmup_steps: int, total_steps: int, cyc
     if count == 1:
         return _warm(down, warmup)
     return _warm(down.repeat(count).stretch(1.0 / count), warmup)
+
+
+__all__ = ["warmup_constant", "warmup_cosine", "warmup_cosine_restarts", "warmup_linear", "warmup_polynomial"]

@@ -1,29 +1,28 @@
-"""The abstract :class:`Schedule`: arguments, ``repr``, equality, operators."""
+"""The abstract :class:`Schedule`: recorded arguments, values, equality, and the seam to the layers above.
+
+A schedule records the arguments its constructor was called with (in
+``__new__``, so user subclasses get it for free); ``repr``, equality,
+hashing and configs are derived from them. The operators and combinator
+methods build classes that live in higher modules (the algebra, the
+combinators, configs): :data:`SEAM` holds them, filled in once by the
+package's ``__init__``, so this module imports nothing above it.
+"""
 
 from __future__ import annotations
 
 import abc
 import inspect
 import math
-from typing import TYPE_CHECKING, Any
+from collections.abc import Callable, Iterator
+from typing import Any, ClassVar
 
 import mlx.core as mx
 
-from ._checks import FLOAT32_MAX, StepLike, as_step, check_int, host_float
+from . import _printing
+from ._steps import StepLike, arange, host_float
+from ._validate import FLOAT32_MAX, check_int, plain
 
-if TYPE_CHECKING:
-    from collections.abc import Iterator
-
-# Operator precedence of an expression, as Python parses it (higher binds tighter).
-PREC_JOIN = 10
-PREC_SUM = 20
-PREC_PRODUCT = 30
-PREC_UNARY = 40
-PREC_ATOM = 50
-
-_SIGNATURES: dict[type, inspect.Signature] = {}
-
-_CHUNK = 2**18
+CHUNK = 2**18
 """Steps :meth:`Schedule.values` evaluates at once, each chunk before the next is built.
 
 One evaluation over 10**6 steps allocates tens of MB of intermediates in
@@ -32,13 +31,41 @@ call on MLX's CPU backend, how many depending on the heap's history. Chunks
 reuse the buffers of the chunk before (docs/performance.md has the numbers).
 """
 
+_SIGNATURES: dict[type, inspect.Signature] = {}
 
-def _signature(cls: type) -> inspect.Signature:
+
+def signature(cls: type) -> inspect.Signature:
+    """The signature of ``cls.__init__`` (``self`` first), cached."""
     sig = _SIGNATURES.get(cls)
     if sig is None:
         sig = inspect.signature(cls.__init__)  # type: ignore[misc]
         _SIGNATURES[cls] = sig
     return sig
+
+
+class Seam:
+    """The methods of :class:`Schedule` whose work lives in higher modules: the one upward reference.
+
+    ``mlxlr/__init__.py`` sets every attribute once, at import: the
+    operators to the algebra's builders, the combinator methods to their
+    classes, ``to_config`` to the config writer. Nothing else in this module
+    or below it refers to a higher module.
+    """
+
+    add: Callable[[Schedule | float, Schedule | float], Schedule]
+    scale: Callable[[Schedule | float, float], Schedule | float]
+    multiply: Callable[[Schedule | float, Schedule | float], Schedule]
+    divide: Callable[[Schedule | float, Schedule | float], Schedule]
+    join: Callable[[Schedule, Schedule], Schedule]
+    with_warmup: Callable[[Schedule, int, float], Schedule]
+    clip: Callable[[Schedule, float | None, float | None], Schedule]
+    repeat: Callable[[Schedule, int | None], Schedule]
+    stretch: Callable[[Schedule, float], Schedule]
+    for_steps: Callable[[Schedule, int], Schedule]
+    to_config: Callable[[Schedule], dict[str, Any]]
+
+
+SEAM = Seam()
 
 
 class Schedule(abc.ABC):
@@ -76,19 +103,41 @@ class Schedule(abc.ABC):
     """
 
     _params: dict[str, Any]
-    _precedence: int = PREC_ATOM
+    _precedence: int = _printing.PREC_ATOM
+    _method: ClassVar[tuple[str, tuple[str, ...]] | None] = None
+    """For classes that a method builds: the method's name and the parameters it takes positionally."""
+    _step_only: ClassVar[bool] = False
+    """Whether the values derive from the step alone, through no array from outside (a traced state).
+
+    :meth:`values` evaluates such schedules chunk by chunk, which is safe even
+    inside ``mx.compile``; other schedules (user subclasses, callables, a
+    metric-driven scale) are evaluated in one piece.
+    """
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Schedule:
         self = super().__new__(cls)
         try:
-            bound = _signature(cls).bind(self, *args, **kwargs)
+            bound = signature(cls).bind(self, *args, **kwargs)
         except TypeError:
             params: dict[str, Any] = {}  # __init__ raises the real error
         else:
             bound.apply_defaults()
-            params = dict(list(bound.arguments.items())[1:])
+            params = cls._record(dict(list(bound.arguments.items())[1:]))
         object.__setattr__(self, "_params", params)
         return self
+
+    @classmethod
+    def _record(cls, arguments: dict[str, Any]) -> dict[str, Any]:
+        """The arguments as recorded: NumPy and MLX scalars as Python numbers, sequences as lists.
+
+        ``*args`` stay a tuple. Called before ``__init__``, so it must not
+        raise on bad input (``__init__`` reports it); a class may extend it.
+        """
+        sig = signature(cls)
+        return {
+            name: value if sig.parameters[name].kind is inspect.Parameter.VAR_POSITIONAL else plain(value)
+            for name, value in arguments.items()
+        }
 
     @abc.abstractmethod
     def __call__(self, step: StepLike) -> mx.array:
@@ -133,61 +182,43 @@ class Schedule(abc.ABC):
                 raise ValueError(f"steps is required for an unbounded schedule, got None for {self!r}")
             steps = self.duration + 1
         steps = check_int("steps", steps)
-        if steps <= _CHUNK or not all(node._pure for node in walk(self)):
+        if steps <= CHUNK or not all(node._step_only for node in walk(self)):
             return self._span(0, steps)
         parts = []
-        for start in range(0, steps, _CHUNK):
-            part = self._span(start, min(_CHUNK, steps - start))
+        for start in range(0, steps, CHUNK):
+            part = self._span(start, min(CHUNK, steps - start))
             mx.eval(part)  # before the next chunk: its intermediates reuse these buffers, still in cache
             parts.append(part)
         return mx.concatenate(parts)
 
-    _pure: bool = False
-    """Whether the values derive from the step alone, through no array from outside (a traced state).
-
-    :meth:`values` evaluates such schedules chunk by chunk, which is safe even
-    inside ``mx.compile``; other schedules (user subclasses, callables, a
-    metric-driven scale) are evaluated in one piece.
-    """
-
     def _span(self, start: int, count: int) -> mx.array:
-        """The values at steps ``start .. start + count - 1`` (what :meth:`values` assembles; a join overrides it)."""
-        return self(mx.arange(start, start + count, dtype=mx.int64))
+        """The values at the consecutive steps ``start .. start + count - 1``, for :meth:`values`."""
+        return self(arange(start, count))
 
-    # Combinators (classes in _combinators.py). -----------------------------
+    # Combinators (the seam: their classes live in mlxlr._combinators). ------
 
     def with_warmup(self, steps: int, init: float = 0.0) -> Schedule:
         """A linear warmup from ``init`` to this schedule's value at step 0, then this schedule.
 
         See :class:`mlxlr.WithWarmup`.
         """
-        from ._combinators import WithWarmup
-
-        return WithWarmup(self, steps, init)
+        return SEAM.with_warmup(self, steps, init)
 
     def clip(self, lo: float | None = None, hi: float | None = None) -> Schedule:
         """This schedule clipped to ``[lo, hi]``; see :class:`mlxlr.Clip`."""
-        from ._combinators import Clip
-
-        return Clip(self, lo, hi)
+        return SEAM.clip(self, lo, hi)
 
     def repeat(self, times: int | None = None) -> Schedule:
         """This bounded schedule run ``times`` times (``None``: forever); see :class:`mlxlr.Repeat`."""
-        from ._combinators import Repeat
-
-        return Repeat(self, times)
+        return SEAM.repeat(self, times)
 
     def stretch(self, factor: float) -> Schedule:
         """This schedule on a time axis scaled by ``factor``; see :class:`mlxlr.Stretch`."""
-        from ._combinators import Stretch
-
-        return Stretch(self, factor)
+        return SEAM.stretch(self, factor)
 
     def for_steps(self, n: int) -> Schedule:
         """This schedule with a duration of ``n`` steps; see :class:`mlxlr.ForSteps`."""
-        from ._combinators import ForSteps
-
-        return ForSteps(self, n)
+        return SEAM.for_steps(self, n)
 
     # Arguments, repr and equality. ----------------------------------------
 
@@ -215,24 +246,10 @@ class Schedule(abc.ABC):
             >>> (2 * mlxlr.Constant(1e-3)).to_config()
             {'type': 'Constant', 'value': 0.002}
         """
-        from ._config import to_config
-
-        return to_config(self)
+        return SEAM.to_config(self)
 
     def __repr__(self) -> str:
-        sig = _signature(type(self))
-        parts: list[str] = []
-        for name, value in self._params.items():
-            param = sig.parameters[name]
-            if param.kind is param.VAR_POSITIONAL:
-                parts.extend(format_value(v) for v in value)
-            elif param.kind is param.VAR_KEYWORD:
-                parts.extend(f"{k}={format_value(v)}" for k, v in value.items())
-            elif param.default is not param.empty and _same(value, param.default):
-                continue
-            else:
-                parts.append(f"{name}={format_value(value)}")
-        return f"{type(self).__name__}({', '.join(parts)})"
+        return _printing.expression(self, signature(type(self)))
 
     def _key(self) -> tuple[Any, ...]:
         return (type(self), *(_freeze(v) for v in self._params.values()))
@@ -247,60 +264,39 @@ class Schedule(abc.ABC):
     def __hash__(self) -> int:
         return hash(self._key())
 
-    # Operators. ----------------------------------------------------------
+    # Operators (the seam: the algebra builds their results). -----------------
 
     def __add__(self, other: Schedule | float) -> Schedule:
-        from ._algebra import add
-
-        return add(self, other) if _operand(other) else NotImplemented
+        return SEAM.add(self, other) if _operand(other) else NotImplemented
 
     def __radd__(self, other: float) -> Schedule:
-        from ._algebra import add
-
-        return add(other, self) if _operand(other) else NotImplemented
+        return SEAM.add(other, self) if _operand(other) else NotImplemented
 
     def __sub__(self, other: Schedule | float) -> Schedule:
-        from ._algebra import add, scale
-
-        return add(self, scale(other, -1.0)) if _operand(other) else NotImplemented
+        return SEAM.add(self, SEAM.scale(other, -1.0)) if _operand(other) else NotImplemented
 
     def __rsub__(self, other: float) -> Schedule:
-        from ._algebra import add, scale
-
-        return add(other, scale(self, -1.0)) if _operand(other) else NotImplemented
+        return SEAM.add(other, SEAM.scale(self, -1.0)) if _operand(other) else NotImplemented
 
     def __mul__(self, other: Schedule | float) -> Schedule:
-        from ._algebra import multiply
-
-        return multiply(self, other) if _operand(other) else NotImplemented
+        return SEAM.multiply(self, other) if _operand(other) else NotImplemented
 
     def __rmul__(self, other: float) -> Schedule:
-        from ._algebra import multiply
-
-        return multiply(other, self) if _operand(other) else NotImplemented
+        return SEAM.multiply(other, self) if _operand(other) else NotImplemented
 
     def __truediv__(self, other: Schedule | float) -> Schedule:
-        from ._algebra import divide
-
-        return divide(self, other) if _operand(other) else NotImplemented
+        return SEAM.divide(self, other) if _operand(other) else NotImplemented
 
     def __rtruediv__(self, other: float) -> Schedule:
-        from ._algebra import divide
-
-        return divide(other, self) if _operand(other) else NotImplemented
+        return SEAM.divide(other, self) if _operand(other) else NotImplemented
 
     def __neg__(self) -> Schedule:
-        from ._algebra import scale
-
-        negated: Schedule = scale(self, -1.0)
-        return negated
+        return SEAM.multiply(self, -1.0)
 
     def __pos__(self) -> Schedule:
         return self
 
     def __rshift__(self, other: Schedule) -> Schedule:
-        from ._algebra import join
-
         if not isinstance(other, Schedule):
             hint = (
                 "; a number is mlxlr.Constant(x), a callable mlxlr.Lambda(fn)"
@@ -308,7 +304,7 @@ class Schedule(abc.ABC):
                 else ""
             )
             raise TypeError(f"the right side of >> must be a Schedule, got {other!r} ({type(other).__name__}){hint}")
-        return join(self, other)
+        return SEAM.join(self, other)
 
     def __rrshift__(self, other: object) -> Schedule:
         raise TypeError(f"the left side of >> must be a Schedule, got {other!r} ({type(other).__name__})")
@@ -319,6 +315,7 @@ def _number(value: object) -> bool:
 
 
 def _operand(value: object) -> bool:
+    """Whether an operator takes ``value``: a schedule or a finite Python number; arrays are refused."""
     if isinstance(value, Schedule):
         return True
     if isinstance(value, mx.array):
@@ -326,22 +323,19 @@ def _operand(value: object) -> bool:
             f"a schedule combines with schedules and Python numbers, got an mx.array {value!r}; "
             "use float(x) or mlxlr.Constant(float(x))"
         )
-    if isinstance(value, bool) or not isinstance(value, (int, float)):
+    if not _number(value):
         return False
-    if not math.isfinite(value):
+    if not math.isfinite(value):  # type: ignore[arg-type]
         raise ValueError(f"a number combined with a schedule must be finite, got {value!r}")
-    if abs(value) > FLOAT32_MAX:
+    if abs(value) > FLOAT32_MAX:  # type: ignore[arg-type]
         raise ValueError(
             f"a number combined with a schedule must be finite in float32 (<= {FLOAT32_MAX:.4g}), got {value!r}"
         )
     return True
 
 
-def _same(a: object, b: object) -> bool:
-    return type(a) is type(b) and _freeze(a) == _freeze(b)
-
-
 def _freeze(value: Any) -> Any:
+    """A hashable form of an argument for equality: schedules as they are, sequences alike."""
     if isinstance(value, Schedule):
         return value
     if isinstance(value, (list, tuple)):  # alike: the expression language and JSON write both as lists
@@ -353,30 +347,8 @@ def _freeze(value: Any) -> Any:
     return ("id", id(value))
 
 
-def format_value(value: Any) -> str:
-    """Formats an argument the way the expression language writes it."""
-    if isinstance(value, (list, tuple)):
-        return "[" + ", ".join(format_value(v) for v in value) + "]"
-    return repr(value)
-
-
-def as_schedule(value: object, name: str = "schedule") -> Schedule:
-    """Returns a :class:`Schedule` for a schedule, a number or a plain callable."""
-    from ._families import Constant, Lambda
-
-    if isinstance(value, Schedule):
-        return value
-    if isinstance(value, bool):
-        raise TypeError(f"{name} must be a Schedule, a number or a callable, got {value!r} (bool)")
-    if isinstance(value, (int, float)):
-        return Constant(value)
-    if callable(value):
-        return Lambda(value)
-    raise TypeError(f"{name} must be a Schedule, a number or a callable, got {value!r} ({type(value).__name__})")
-
-
 def walk(schedule: Schedule) -> Iterator[Schedule]:
-    """Yields ``schedule`` and every schedule among its arguments, depth first."""
+    """Yields ``schedule`` and every schedule among its recorded arguments, depth first."""
     yield schedule
     for value in schedule._params.values():
         items = value if isinstance(value, (list, tuple)) else [value]
@@ -385,4 +357,8 @@ def walk(schedule: Schedule) -> Iterator[Schedule]:
                 yield from walk(item)
 
 
-__all__ = ["Schedule", "as_step"]
+def require_schedule(value: object, name: str = "schedule") -> Schedule:
+    """Returns ``value`` if it is a :class:`Schedule`, else raises ``TypeError`` naming ``name``."""
+    if not isinstance(value, Schedule):
+        raise TypeError(f"{name} must be a Schedule, got {value!r} ({type(value).__name__})")
+    return value

@@ -1,288 +1,27 @@
-"""The catalogue: the named schedules of PyTorch, Keras, Optax and Hugging Face.
+"""Periodic schedules: cosine restarts (SGDR), cyclical rates (CLR) and the 1cycle policy with its momentum.
 
-Each class equals its reference's formula at every step the reference
-defines, with the step kept in integers until the phase inside a period or
-a piece is formed, so values stay accurate to float32 rounding at step 10**9.
+The period or phase a step is in is found exactly, from integers (or from a
+float estimate fixed up against tabulated starts), and the fraction of the
+period is formed from exact integer distances to its ends, so values stay
+accurate to float32 rounding at step 10**9.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
 from typing import final
 
 import mlx.core as mx
 from typing_extensions import override
 
-from ._algebra import Builtin
-from ._checks import (
-    FLOAT32_MAX,
-    MAX_STEP,
-    IntPower,
-    check_bool,
-    check_choice,
-    check_int,
-    check_positive,
-    check_real,
-    check_steps,
-    remaining,
-    since,
-    underflow_limit,
-)
-from ._combinators import method_call
-
-_HALF_PI = 0.5 * math.pi
-
-
-def _table(name: str, values: Sequence[float]) -> mx.array:
-    """Values computed in float64 as one float32 array; refused where float32 overflows."""
-    for value in values:
-        if not abs(value) <= FLOAT32_MAX:
-            raise ValueError(f"{name} reaches {value!r}, beyond float32's range")
-    return mx.array(list(values), dtype=mx.float32)
-
-
-def _passed(t: mx.array, boundaries: mx.array) -> mx.array:
-    """How many of the sorted ``boundaries`` are ``<= t``: one broadcast comparison."""
-    return mx.sum(mx.expand_dims(t, -1) >= boundaries, axis=-1)
-
-
-class _Levels(Builtin):
-    """A step function: ``levels[i]`` from the ``i``-th of its sorted boundaries on."""
-
-    _levels_array: mx.array
-    _bounds: mx.array
-
-    def _set_levels(self, name: str, levels: Sequence[float], boundaries: Sequence[int]) -> None:
-        self._levels_array = _table(name, levels)
-        self._bounds = mx.array(list(boundaries), dtype=mx.int64)
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        return mx.take(self._levels_array, _passed(t, self._bounds))
-
-
-def _bump(left: mx.array) -> mx.array:
-    """``(1 + cos(pi * (1 - left))) / 2`` as ``sin(pi/2 * left) ** 2``: no cancellation as ``left -> 0``."""
-    return mx.square(mx.sin(_HALF_PI * left))
+from ._decays import bump
+from ._native import Native
+from ._steps import MAX_STEP, IntPower, since, underflow_limit
+from ._validate import check_bool, check_choice, check_int, check_positive, check_real, float32_table
 
 
 @final
-class MultiStepDecay(_Levels):
-    r"""``init`` times ``decay_rate`` at each milestone: stairs of any lengths.
-
-    .. math::
-        v(t) = \text{init} \cdot r^{\#\{m \in \text{milestones} \,:\, m \le t\}}
-
-    Equals PyTorch's ``MultiStepLR(milestones, gamma=decay_rate)`` with
-    ``init`` the optimizer's learning rate. The value changes *at* a milestone
-    (``step >= m``), as in PyTorch. PyTorch also takes a milestone twice
-    (decaying twice at once); here milestones increase strictly. It has no
-    duration: give it one with ``.for_steps(n)``.
-
-    Args:
-        init: The value before the first milestone.
-        milestones: Strictly increasing positive steps.
-        decay_rate: The factor applied at each milestone.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.MultiStepDecay(1.0, milestones=[30, 80], decay_rate=0.1)
-        >>> print(f"{s.at(29):.3f} {s.at(30):.3f} {s.at(80):.3f}")
-        1.000 0.100 0.010
-    """
-
-    def __init__(self, init: float, milestones: Sequence[int], decay_rate: float = 0.1) -> None:
-        self.init = check_real("init", init)
-        self.milestones = check_steps("milestones", milestones)
-        self.decay_rate = check_positive("decay_rate", decay_rate)
-        self._params["milestones"] = list(self.milestones)
-        values = [self.init * self.decay_rate**k for k in range(len(self.milestones) + 1)]
-        self._set_levels("init * decay_rate ** len(milestones)", values, self.milestones)
-
-
-@final
-class PiecewiseConstant(_Levels):
-    r"""``values[i]`` from ``boundaries[i - 1]`` on: a step function.
-
-    .. math::
-        v(t) = \text{values}[\#\{b \in \text{boundaries} \,:\, b \le t\}]
-
-    The value changes *at* a boundary (``step >= boundary``), as PyTorch's
-    ``MultiStepLR`` and Optax's ``piecewise_constant_schedule`` do (Optax's
-    scales map to ``values[i] = values[i - 1] * scale_i``). Keras's
-    ``PiecewiseConstantDecay(boundaries, values)`` switches one step later
-    (at ``step > boundary``); ``PiecewiseConstant([b + 1 for b in boundaries],
-    values)`` equals it. It has no duration: give it one with ``.for_steps(n)``.
-
-    Args:
-        boundaries: Strictly increasing positive steps.
-        values: ``len(boundaries) + 1`` finite values.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.PiecewiseConstant([10, 20], [1.0, 0.5, 0.25])
-        >>> print(s.at(9), s.at(10), s.at(20))
-        1.0 0.5 0.25
-        >>> keras = mlxlr.PiecewiseConstant([11, 21], [1.0, 0.5, 0.25])  # Keras's [10, 20]
-        >>> print(keras.at(10), keras.at(11))
-        1.0 0.5
-    """
-
-    def __init__(self, boundaries: Sequence[int], values: Sequence[float]) -> None:
-        self.boundaries = check_steps("boundaries", boundaries)
-        if isinstance(values, (str, bytes)) or not isinstance(values, Sequence):
-            raise TypeError(f"values must be a list of numbers, got {values!r} ({type(values).__name__})")
-        self._levels = [check_real(f"values[{i}]", v) for i, v in enumerate(values)]
-        if len(self._levels) != len(self.boundaries) + 1:
-            raise ValueError(
-                f"values must hold len(boundaries) + 1 = {len(self.boundaries) + 1} values, "
-                f"got {len(self._levels)}: {self._levels!r}"
-            )
-        self._params.update(boundaries=list(self.boundaries), values=list(self._levels))
-        self._set_levels("values", self._levels, self.boundaries)
-
-
-@final
-class PolynomialDecay(Builtin):
-    r"""From ``init`` to ``end`` along ``(1 - t / T) ** power`` over ``decay_steps`` steps.
-
-    .. math::
-        v(t) = (\text{init} - \text{end}) \left(1 - \frac{\min(t, T)}{T}\right)^{p} + \text{end}
-
-    With ``cycle``, ``T`` becomes ``decay_steps * max(1, ceil(t / decay_steps))``:
-    each new cycle restarts from a lower value (Keras's rule, with its
-    multiplier 1 at step 0), and the schedule has no duration.
-
-    Equals Keras's ``PolynomialDecay(init, decay_steps, end, power, cycle)``
-    (whose ``end_learning_rate`` defaults to 1e-4, here to 0), Optax's
-    ``polynomial_schedule(init, end, power, transition_steps=decay_steps)`` and
-    PyTorch's ``PolynomialLR(total_iters=decay_steps, power)`` (``end=0``).
-
-    Args:
-        init: The value at step 0.
-        decay_steps: The steps to reach ``end`` (the duration without ``cycle``).
-        end: The final value.
-        power: The exponent, > 0 (1 is linear).
-        cycle: Restart at every multiple of ``decay_steps``, as Keras does.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.PolynomialDecay(1.0, decay_steps=100, end=0.1, power=2.0)
-        >>> print(f"{s.at(0):.4f} {s.at(50):.4f} {s.at(100):.4f}")
-        1.0000 0.3250 0.1000
-    """
-
-    def __init__(
-        self, init: float, decay_steps: int, end: float = 0.0, power: float = 1.0, cycle: bool = False
-    ) -> None:
-        self.init = check_real("init", init)
-        self.decay_steps = check_int("decay_steps", decay_steps)
-        self.end = check_real("end", end)
-        self.power = check_positive("power", power)
-        self.cycle = check_bool("cycle", cycle)
-
-    @property
-    @override
-    def duration(self) -> int | None:
-        return None if self.cycle else self.decay_steps
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        if self.cycle:
-            span = mx.maximum((t + (self.decay_steps - 1)) // self.decay_steps, 1) * self.decay_steps
-            done = t.astype(mx.float32) / span.astype(mx.float32)
-            left = (span - t).astype(mx.float32) / span.astype(mx.float32)
-        else:
-            done, left = remaining(t, self.decay_steps)
-        if abs(self.end) > abs(self.init):  # rising: from init, or rounding at the scale of end swamps it
-            return self.init + (self.end - self.init) * -mx.expm1(self.power * mx.log1p(-done))  # 1 - left ** p
-        return self.end + (self.init - self.end) * mx.power(left, self.power)
-
-
-@final
-class InverseTimeDecay(Builtin):
-    r"""``init / (1 + decay_rate * t / decay_steps)``, continuously or in stairs.
-
-    .. math::
-        v(t) = \frac{\text{init}}{1 + r \cdot t / T}
-        \quad\text{or, with staircase,}\quad
-        v(t) = \frac{\text{init}}{1 + r \lfloor t / T \rfloor}
-
-    Equals Keras's ``InverseTimeDecay(init, decay_steps, decay_rate, staircase)``.
-
-    Args:
-        init: The value at step 0.
-        decay_steps: The steps over which ``t / decay_steps`` grows by 1.
-        decay_rate: The rate ``r`` > 0.
-        staircase: Use ``floor(t / decay_steps)``.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.InverseTimeDecay(1.0, decay_steps=10, decay_rate=0.5)
-        >>> print(f"{s.at(10):.4f} {s.at(15):.4f} {s.at(10**9):.4e}")
-        0.6667 0.5714 2.0000e-08
-    """
-
-    def __init__(self, init: float, decay_steps: int, decay_rate: float, staircase: bool = False) -> None:
-        self.init = check_real("init", init)
-        self.decay_steps = check_int("decay_steps", decay_steps)
-        self.decay_rate = check_positive("decay_rate", decay_rate)
-        self.staircase = check_bool("staircase", staircase)
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        whole = t // self.decay_steps
-        p = whole.astype(mx.float32)
-        if not self.staircase:
-            p = p + (t - whole * self.decay_steps).astype(mx.float32) / self.decay_steps
-        return self.init / (1.0 + self.decay_rate * p)
-
-
-@final
-class InverseSqrt(Builtin):
-    r"""A linear warmup to ``init``, then ``init / sqrt`` of the time since a shifted origin.
-
-    .. math::
-        v(t) = \begin{cases}
-            \text{init} \cdot t / W & t < W \\
-            \text{init} \cdot \sqrt{\tau / (t - W + \tau)} & t \ge W
-        \end{cases}
-
-    Equals Hugging Face's ``get_inverse_sqrt_schedule(num_warmup_steps=W,
-    timescale=tau)`` with ``init`` the optimizer's learning rate; ``tau``
-    defaults, as there, to ``W`` (10 000 when ``W`` is 0).
-
-    Args:
-        init: The peak value, reached at step ``W``.
-        warmup_steps: The warmup's length ``W`` (0: no warmup).
-        timescale: The time scale ``tau`` of the decay.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.InverseSqrt(1.0, warmup_steps=100)
-        >>> print(f"{s.at(50):.3f} {s.at(100):.3f} {s.at(400):.3f}")
-        0.500 1.000 0.500
-    """
-
-    def __init__(self, init: float, warmup_steps: int, timescale: int | None = None) -> None:
-        self.init = check_real("init", init)
-        self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-        self.timescale = (self.warmup_steps or 10_000) if timescale is None else check_int("timescale", timescale)
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        w, tau = self.warmup_steps, self.timescale
-        shifted = (mx.maximum(t, w) + (tau - w)).astype(mx.float32)
-        out = self.init * mx.sqrt(tau / shifted)
-        if w == 0:
-            return out
-        done, _ = remaining(t, w)
-        return mx.where(t < w, self.init * done, out)
-
-
-@final
-class CosineRestarts(Builtin):
+class CosineRestarts(Native):
     r"""Cosine decays from ``init`` to ``end``, restarted at the end of each period (SGDR).
 
     .. math::
@@ -334,7 +73,8 @@ class CosineRestarts(Builtin):
             self._tables = _restart_tables(self.first_period, self.period_mult, self.decay)
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        t = since(t, start)
         if self.period_mult == 1.0:
             period = t // self.first_period
             left = (self.first_period - (t - period * self.first_period)).astype(mx.float32) / self.first_period
@@ -347,8 +87,8 @@ class CosineRestarts(Builtin):
             nxt = i + 1
             left = ((mx.take(starts, nxt) - t).astype(mx.float32) - mx.take(offsets, nxt)) / mx.take(lengths, i)
             height = mx.take(heights, i)
-        bump = _bump(left) if height is None else height * _bump(left)
-        return self.end + (self.init - self.end) * bump
+        shape = bump(left) if height is None else height * bump(left)
+        return self.end + (self.init - self.end) * shape
 
 
 class _Estimate:
@@ -440,12 +180,12 @@ def _anneal(kind: str, phases: _Phases, starts: mx.array, ends: mx.array, t: mx.
     k, done, left = phases.locate(t)
     v0, v1 = mx.take(starts, k), mx.take(ends, k)
     if kind == "cos":
-        return v1 + (v0 - v1) * _bump(left)
+        return v1 + (v0 - v1) * bump(left)
     return v0 * left + v1 * done
 
 
 @final
-class OneCycle(Builtin):
+class OneCycle(Native):
     r"""The 1cycle policy: up from ``max_value / div_factor`` to ``max_value``, then far below.
 
     Two phases (the default, as fastai): from ``init = max_value / div_factor``
@@ -513,7 +253,7 @@ class OneCycle(Builtin):
         initial = self.max_value / self.div_factor
         low = initial / self.final_div_factor
         path = [initial, self.max_value, initial, low] if self.three_phase else [initial, self.max_value, low]
-        self._starts, self._ends = _table("the values", path[:-1]), _table("the values", path[1:])
+        self._starts, self._ends = float32_table("the values", path[:-1]), float32_table("the values", path[1:])
 
     @property
     @override
@@ -528,12 +268,13 @@ class OneCycle(Builtin):
         return OneCycleMomentum(self, base_momentum, max_momentum)
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        t = since(t, start)
         return _anneal(self.anneal, self._phases, self._starts, self._ends, t)
 
 
 @final
-class OneCycleMomentum(Builtin):
+class OneCycleMomentum(Native):
     """The momentum of a :class:`OneCycle`: down from ``max_momentum`` while the rate rises, and back.
 
     Two phases: ``max_momentum`` to ``base_momentum``, then back to
@@ -556,6 +297,8 @@ class OneCycleMomentum(Builtin):
         0.95 0.85 0.95
     """
 
+    _method = ("momentum", ())
+
     def __init__(self, cycle: OneCycle, base_momentum: float = 0.85, max_momentum: float = 0.95) -> None:
         if not isinstance(cycle, OneCycle):
             raise TypeError(f"cycle must be a OneCycle, got {cycle!r} ({type(cycle).__name__})")
@@ -564,7 +307,7 @@ class OneCycleMomentum(Builtin):
         self.max_momentum = check_real("max_momentum", max_momentum)
         hi, lo = self.max_momentum, self.base_momentum
         path = [hi, lo, hi, hi] if cycle.three_phase else [hi, lo, hi]
-        self._starts, self._ends = _table("momentum", path[:-1]), _table("momentum", path[1:])
+        self._starts, self._ends = float32_table("momentum", path[:-1]), float32_table("momentum", path[1:])
 
     @property
     @override
@@ -572,18 +315,13 @@ class OneCycleMomentum(Builtin):
         return self.cycle.total_steps
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        t = since(t, start)
         return _anneal(self.cycle.anneal, self.cycle._phases, self._starts, self._ends, t)
-
-    @override
-    def __repr__(self) -> str:
-        base = None if self.base_momentum == 0.85 else self.base_momentum
-        top = None if self.max_momentum == 0.95 else self.max_momentum
-        return method_call(self.cycle, "momentum", base_momentum=base, max_momentum=top)
 
 
 @final
-class Cyclic(Builtin):
+class Cyclic(Native):
     r"""Triangles between ``base`` and ``max_value`` (CLR), with an optionally shrinking height.
 
     Up over ``step_size_up`` steps, down over ``step_size_down``; with
@@ -639,7 +377,8 @@ class Cyclic(Builtin):
             self._scale = IntPower(self.gamma, underflow_limit(self.gamma))
 
     @override
-    def _eval(self, t: mx.array) -> mx.array:
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        t = since(t, start)
         period = self.up + self.down
         cycle = t // period
         r = t - cycle * period
@@ -651,77 +390,4 @@ class Cyclic(Builtin):
         return self.base + (self.max_value - self.base) * height
 
 
-@final
-class WarmupStableDecay(Builtin):
-    r"""Warmup, a plateau at ``peak``, then a decay to ``end`` (WSD, as in MiniCPM).
-
-    A line from ``init`` to ``peak`` over ``warmup_steps``, ``peak`` for
-    ``stable_steps``, then from ``peak`` to ``end`` over ``decay_steps`` along
-    ``decay_shape``, with ``p`` the fraction of the decay done:
-
-    .. math::
-        v = \text{end} + (\text{peak} - \text{end})\, f(p), \quad
-        f(p) = 1 - p \;\text{(linear)}, \quad \tfrac12 (1 + \cos \pi p) \;\text{(cosine)}, \quad
-        1 - \sqrt{p} \;\text{(1-sqrt)}
-
-    and ``end`` after. Equals Hugging Face's ``get_wsd_schedule(num_warmup_steps,
-    num_decay_steps, num_stable_steps, warmup_type="linear", decay_type,
-    min_lr_ratio=end / peak)`` with ``peak`` the optimizer's learning rate and
-    ``init = end`` (current versions warm up from ``min_lr_ratio * peak``;
-    older ones from 0, the default here). Its cosine is HF's default
-    ``num_cycles=0.5``. The duration is the sum of the three phases.
-
-    Args:
-        peak: The plateau's value.
-        warmup_steps: The warmup's length (0: none).
-        stable_steps: The plateau's length (0: none).
-        decay_steps: The decay's length (> 0).
-        init: The value at step 0.
-        end: The final value.
-        decay_shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
-
-    Example:
-        >>> import mlxlr
-        >>> s = mlxlr.WarmupStableDecay(1.0, 10, 80, 10, decay_shape="1-sqrt")
-        >>> print(f"{s.at(5):.2f} {s.at(50):.2f} {s.at(94):.4f} {s.at(100):.2f} {s.duration}")
-        0.50 1.00 0.3675 0.00 100
-    """
-
-    def __init__(
-        self,
-        peak: float,
-        warmup_steps: int,
-        stable_steps: int,
-        decay_steps: int,
-        init: float = 0.0,
-        end: float = 0.0,
-        decay_shape: str = "linear",
-    ) -> None:
-        self.peak = check_real("peak", peak)
-        self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
-        self.stable_steps = check_int("stable_steps", stable_steps, minimum=0)
-        self.decay_steps = check_int("decay_steps", decay_steps)
-        self.init = check_real("init", init)
-        self.end = check_real("end", end)
-        self.decay_shape = check_choice("decay_shape", decay_shape, ("linear", "cosine", "1-sqrt"))
-
-    @property
-    @override
-    def duration(self) -> int:
-        return self.warmup_steps + self.stable_steps + self.decay_steps
-
-    @override
-    def _eval(self, t: mx.array) -> mx.array:
-        done, left = remaining(since(t, self.warmup_steps + self.stable_steps), self.decay_steps)
-        rising = abs(self.end) > abs(self.peak)  # then from peak: rounding at the scale of end would swamp it
-        if self.decay_shape == "linear":
-            shape = done if rising else left
-        elif self.decay_shape == "cosine":
-            shape = _bump(done if rising else left)
-        else:  # 1 - sqrt(p), without its cancellation as p -> 1
-            shape = mx.sqrt(done) if rising else left / (1.0 + mx.sqrt(done))
-        out = self.peak + (self.end - self.peak) * shape if rising else self.end + (self.peak - self.end) * shape
-        if self.warmup_steps == 0:
-            return out
-        up, rest = remaining(t, self.warmup_steps)
-        return mx.where(t < self.warmup_steps, self.init * rest + self.peak * up, out)
+__all__ = ["CosineRestarts", "Cyclic", "OneCycle", "OneCycleMomentum"]
