@@ -95,6 +95,21 @@ def train(group: mx.distributed.Group | None) -> dict[str, mx.array]:
     return out
 
 
+# Local metrics of each rank for the plateau check: alone, rank 0 reduces at its 4th observation, rank 1 at its 7th.
+METRICS = ([1.0, 0.9, 0.9, 0.9, 0.9, 0.9, 0.9], [1.0, 0.8, 0.6, 0.4, 0.2, 0.45, 0.5])
+
+
+def plateau_scales(rank: int, average: bool) -> mx.array:
+    """The learning rate's plateau scale after each observation of this rank's local metrics."""
+    plateau = mlxlr.ReduceOnPlateau(factor=0.5, patience=1)
+    opt = mlxlr.ScheduledOptimizer(optim.SGD(learning_rate=0.0), learning_rate=0.1 * plateau)
+    scales = []
+    for metric in METRICS[rank]:
+        opt.observe(mx.array(metric), average=average)
+        scales.append(plateau.state["scale"])
+    return mx.stack(scales)
+
+
 def main(out: Path) -> None:
     group = mx.distributed.init(strict=True, backend="ring")
     if group.size() != 2:
@@ -102,6 +117,8 @@ def main(out: Path) -> None:
     mx.eval(mx.distributed.all_sum(mx.array(1.0), group=group))
     (out / f"ring{group.rank()}.ok").touch()  # the ring backend works here: any later failure is ours
     result = train(group)
+    result["plateau_average"] = plateau_scales(group.rank(), average=True)
+    result["plateau_local"] = plateau_scales(group.rank(), average=False)
     mx.save_safetensors(str(out / f"rank{group.rank()}.safetensors"), result)
 
 

@@ -397,6 +397,42 @@ CASES = [
         id="opt-Adafactor-relative-step",
     ),
     P(
+        lambda: S(optim.AdamW(0.1), groups=[("*.bias", {"weight_decay": 0.0})]),
+        TypeError,
+        r"groups must map glob patterns to \{name: value\}, got \[\('\*\.bias'",
+        id="opt-groups-list",
+    ),
+    P(
+        lambda: S(optim.AdamW(0.1), groups={3: {"weight_decay": 0.0}}),
+        TypeError,
+        r"groups keys must be glob patterns over parameter paths, got 3",
+        id="opt-groups-pattern-int",
+    ),
+    P(
+        lambda: S(optim.AdamW(0.1), groups={"*.bias": {}}),
+        TypeError,
+        r"groups\['\*\.bias'\] must map hyperparameter names to values, got \{\}",
+        id="opt-groups-empty",
+    ),
+    P(
+        lambda: S(optim.AdamW(0.1), groups={"*.bias": {"wd": 0.0}}),
+        ValueError,
+        r"'wd' is not a schedulable hyperparameter of AdamW; schedulable: betas, eps, learning_rate, weight_decay",
+        id="opt-groups-unknown-name",
+    ),
+    P(
+        lambda: S(optim.AdamW(0.1), groups={"*.bias": {"betas": 0.9}}),
+        TypeError,
+        r"betas must be a tuple of 2 schedules or numbers, got 0\.9",
+        id="opt-groups-tuple",
+    ),
+    P(
+        lambda: S(optim.AdamW(0.1), groups={"*.bias": {"weight_decay": float("nan")}}),
+        ValueError,
+        r"weight_decay must be finite, got nan",
+        id="opt-groups-nan",
+    ),
+    P(
         lambda: S(optim.SGD, learning_rate=L),
         TypeError,
         r"optimizer must be an mlx\.optimizers\.Optimizer, got <class 'mlx\.optimizers\.optimizers\.SGD'>",

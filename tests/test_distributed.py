@@ -24,6 +24,7 @@ import numpy as np
 import pytest
 
 import distributed_worker as worker
+import mlxlr
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = Path(__file__).with_name("distributed_worker.py")
@@ -145,3 +146,19 @@ def test_data_parallel_equals_one_process_on_the_whole_batch(ranks: list[dict[st
         moved = np.max(np.abs(want - np.array(initial[key.removeprefix("param.")])))
         assert moved > 1e-2, f"{key} barely trained ({moved:g}): the comparison would prove nothing"
     np.testing.assert_array_equal(np.array(ranks[0]["lr_log"]), np.array(reference["lr_log"]))
+
+
+def test_plateau_decisions_are_the_same_on_every_rank(ranks: list[dict[str, mx.array]]) -> None:
+    """``observe`` averages the metric over the ranks: one decision, the one of the mean metric."""
+    mean = [(a + b) / 2 for a, b in zip(*worker.METRICS)]
+    single = mlxlr.ReduceOnPlateau(factor=0.5, patience=1)
+    expected = []
+    for metric in mean:
+        single.observe(metric)
+        expected.append(single.state["scale"].item())
+    assert expected[-1] < 1.0  # the averaged metric plateaus: a reduction happens
+    for result in ranks:
+        np.testing.assert_array_equal(np.array(result["plateau_average"]), np.array(expected, dtype=np.float32))
+    # Without averaging, each rank decides from its own metric, and the two ranks part ways.
+    local = [np.array(result["plateau_local"]) for result in ranks]
+    assert not np.array_equal(local[0], local[1])

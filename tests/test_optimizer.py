@@ -408,3 +408,38 @@ def test_every_schedule_drives_a_compiled_step(schedule):
     assert traces == 1
     eager = [schedule.at(k) for k in range(30)]
     np.testing.assert_array_equal(np.array(log, dtype=np.float32), np.array(eager, dtype=np.float32))
+
+
+# Pickling, copying and printing. -------------------------------------------------------------------------
+
+
+def _pickle_cases():
+    from test_half_precision import OPTIMIZERS
+
+    for label, make, settings in OPTIMIZERS:
+        schedules = {
+            name: tuple(mlxlr.Linear(v, v / 2, 5) for v in value)
+            if isinstance(value, tuple)
+            else mlxlr.Linear(value, value / 2, 5)
+            for name, value in settings.items()
+        }
+        yield pytest.param(make, settings, schedules, id=label)
+
+
+@pytest.mark.parametrize(("make", "settings", "schedules"), list(_pickle_cases()))
+def test_the_wrapper_pickles_and_copies_with_every_attribute_scheduled(make, settings, schedules):
+    import copy
+    import pickle
+
+    params = {"w": mx.ones((4, 3)), "b": mx.zeros((3,))}
+    grads = {"w": mx.full((4, 3), 0.5), "b": mx.full((3,), -0.25)}
+    opt = mlxlr.ScheduledOptimizer(make(**settings), **schedules)
+    params = opt.apply_gradients(grads, params)
+    clones = [pickle.loads(pickle.dumps(opt)), copy.deepcopy(opt)]
+    want = opt.apply_gradients(grads, params)
+    for clone in clones:
+        assert repr(clone) == repr(opt)
+        got = clone.apply_gradients(grads, params)
+        for key in want:
+            np.testing.assert_array_equal(np.array(got[key]), np.array(want[key]), err_msg=key)
+        assert clone.step.item() == opt.step.item() == 2

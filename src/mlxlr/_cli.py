@@ -16,7 +16,6 @@ import math
 import os
 import re
 import shutil
-import struct
 import sys
 import textwrap
 from collections.abc import Sequence
@@ -29,6 +28,7 @@ from ._config import from_config
 from ._expr import parse
 from ._join import Join
 from ._mlx_lm import from_mlx_lm
+from ._printing import float32_text
 from ._schedule import Schedule
 
 PROG = "mlxlr"
@@ -286,22 +286,6 @@ def _write_csv(schedule: Schedule, steps: int, every: int, out: TextIO) -> None:
         ticks = mx.arange(start, stop, every, dtype=mx.int64)
         values = cast("list[float]", schedule(ticks).tolist())  # host: printing
         out.write("".join(f"{t},{float32_text(v)}\n" for t, v in zip(range(start, stop, every), values)))
-
-
-def float32_text(value: float) -> str:
-    """The shortest text that reads back as the same float32: ``0.0003``, not ``0.0003000000142``."""
-    if not math.isfinite(value):
-        return repr(value)
-    for digits in range(6, 10):
-        text = f"{value:.{digits}g}"
-        if _float32(float(text)) == value:
-            return text
-    return repr(value)
-
-
-def _float32(value: float) -> float:
-    result: float = struct.unpack("f", struct.pack("f", value))[0]
-    return result
 
 
 def _can_encode(stream: TextIO, text: str) -> bool:

@@ -1,24 +1,30 @@
-"""``ScheduledOptimizer``: any MLX optimizer, any hyperparameter, on a schedule."""
+"""``ScheduledOptimizer``: any MLX optimizer, any hyperparameter, on a schedule, per parameter group."""
 
 from __future__ import annotations
 
+import fnmatch
 import math
-from collections.abc import Iterator
-from typing import Any
+from collections.abc import Callable, Iterator, Mapping
+from typing import Any, cast
 
 import mlx.core as mx
 import mlx.optimizers as optim
+from mlx.utils import tree_flatten
 from typing_extensions import override
 
-from ._hyper import Hyper, attribute, hyper_type
+from ._hyper import Part, Range, attribute
 from ._native import Constant, Native, evaluate
 from ._plateau import ReduceOnPlateau
+from ._printing import float32_text
 from ._schedule import Schedule, walk
 from ._state import RESERVED, load
-from ._steps import as_step
+from ._steps import as_step, host_float
 
 HyperSpec = Schedule | float | tuple[Schedule | float, ...]
 """What a hyperparameter can be driven by: a schedule, a number, or a tuple of those."""
+
+Spec = Schedule | float | tuple[Schedule | float, ...]
+"""A checked :data:`HyperSpec`: numbers as floats."""
 
 
 class ScheduledOptimizer(optim.Optimizer):
@@ -30,17 +36,19 @@ class ScheduledOptimizer(optim.Optimizer):
     own scheduled optimizers do. The wrapped optimizer's step follows it
     (after an update both are the same array): a compiled step increments one
     counter, one schedule adds no kernel to it, and each further schedule
-    one kernel. ``state`` is one tree with
-    a stable identity: pass it to ``mx.compile(inputs=..., outputs=...)`` and
-    save it with ``mx.save_safetensors(path, dict(tree_flatten(opt.state)))``;
-    assigning a loaded tree to ``opt.state`` updates it in place and resumes
-    at its step.
+    one kernel. ``state`` is one tree with a stable identity: pass it to
+    ``mx.compile(inputs=..., outputs=...)`` and save it with
+    ``mx.save_safetensors(path, dict(tree_flatten(opt.state)))``; assigning a
+    loaded tree to ``opt.state`` updates it in place and resumes at its step.
 
     Any numeric hyperparameter can be scheduled by name: ``learning_rate`` and
     the ones MLX keeps as attributes (``momentum``, ``weight_decay``,
     ``betas``, ``eps``, ...). A tuple hyperparameter takes a tuple of
-    schedules and numbers (``betas=(cycle, 0.999)``). During an update each
-    scheduled attribute is an ``mx.array`` whose Python comparisons
+    schedules and numbers (``betas=(cycle, 0.999)``). During an update a
+    scheduled attribute is an ``mx.array`` that behaves as the Python float
+    it replaces: it takes the dtype of the array it meets (``0.9 * m`` stays
+    bfloat16 for a bfloat16 ``m``), so a scheduled hyperparameter never
+    changes a parameter's or a state's dtype; and its Python comparisons
     (``momentum <= 0``, ``weight_decay != 0``, as MLX's optimizers write) are
     answered from the range of values its schedule takes, sampled at
     construction, so they never force an evaluation inside ``mx.compile``.
@@ -48,11 +56,17 @@ class ScheduledOptimizer(optim.Optimizer):
     with 0 that only the range's end at 0 would flip takes the general branch
     (for instance SGD's momentum path for a momentum decaying to 0, which is
     the same arithmetic). Converting a scheduled attribute to a Python number
-    raises ``TypeError``: it would freeze the value in a compiled graph.
+    raises ``TypeError``: it would freeze the value in a compiled graph. Each
+    parameter and each of its state arrays keeps its dtype through an update.
 
-    With half-precision parameters note that a scheduled attribute is a
-    float32 array, and MLX's optimizers do not cast attributes to the
-    parameter's dtype as they cast the learning rate.
+    ``groups`` overrides hyperparameters per parameter: a mapping from a glob
+    pattern over the parameter's path (as ``mlx.utils.tree_flatten`` names
+    it: ``"layers.0.attention.query_proj.bias"``) to ``{name: number or
+    schedule}``. The first matching pattern wins; a pattern that matches no
+    parameter is an error on the first ``init`` or update. The usual split,
+    no weight decay on biases and norms::
+
+        groups={"*.bias": {"weight_decay": 0.0}, "*norm*": {"weight_decay": 0.0}}
 
     Call ``opt.init(model.trainable_parameters())`` before compiling a
     training step: the optimizer state then has its final shape and the
@@ -61,6 +75,7 @@ class ScheduledOptimizer(optim.Optimizer):
     Args:
         optimizer: The optimizer to drive, constructed with plain numbers for
             the hyperparameters given here.
+        groups: Glob pattern over parameter paths to hyperparameter overrides.
         **schedules: Hyperparameter name to a :class:`~mlxlr.Schedule`, a
             number, or (for tuple hyperparameters) a tuple of those.
 
@@ -78,30 +93,42 @@ class ScheduledOptimizer(optim.Optimizer):
         0.04 0.91 5
     """
 
-    def __init__(self, optimizer: optim.Optimizer, /, **schedules: HyperSpec) -> None:
+    def __init__(
+        self,
+        optimizer: optim.Optimizer,
+        /,
+        *,
+        groups: Mapping[str, Mapping[str, HyperSpec]] | None = None,
+        **schedules: HyperSpec,
+    ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
         if not isinstance(optimizer, optim.Optimizer):
             raise TypeError(f"optimizer must be an mlx.optimizers.Optimizer, got {optimizer!r}")
-        if not schedules:
-            raise ValueError("give at least one hyperparameter to schedule, got none")
+        if not schedules and not groups:
+            raise ValueError("give at least one hyperparameter to schedule (or groups), got none")
         self._inner = optimizer
         self._targets = list(_leaf_optimizers(optimizer))
         available = _schedulable(self._targets)
-        self._specs: dict[str, tuple[Schedule | float, ...] | Schedule] = {}
-        self._hypers: dict[str, tuple[type[Hyper] | float, ...]] = {}
+        self._specs: dict[str, Spec] = {}
         for name, spec in schedules.items():
-            self._specs[name] = _check_spec(name, spec, available, self._targets)
-        self._distinct = list(dict.fromkeys(s for s in self._all_schedules()))
+            checked = _check_spec(name, spec, available, self._targets)
+            self._specs[name] = Constant(checked) if isinstance(checked, float) else checked
+        self._groups = _check_groups(groups, available, self._targets)
+        self._distinct = list(dict.fromkeys(_schedules_of([*self._specs.values(), *self._group_specs()])))
         self._plateaus = list(
             dict.fromkeys(p for s in self._distinct for p in walk(s) if isinstance(p, ReduceOnPlateau))
         )
-        for name, spec in self._specs.items():
-            if name != "learning_rate":
-                parts = spec if isinstance(spec, tuple) else (spec,)
-                self._hypers[name] = tuple(hyper_type(name, p) if isinstance(p, Schedule) else p for p in parts)
-        self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._hypers}
+        self._parts = {name: _parts(name, spec) for name, spec in self._specs.items() if name != "learning_rate"}
+        self._group_parts = [
+            {name: _parts(name, spec) for name, spec in overrides.items() if name != "learning_rate"}
+            for _, overrides in self._groups
+        ]
+        self._touched = sorted({*self._parts, *(n for parts in self._group_parts for n in parts)})
+        self._originals = {name: [getattr(t, name, None) for t in self._targets] for name in self._touched}
+        self._group_of: dict[str, int | None] = {}  # parameter path -> index of its group
+        self._patterns_checked = not self._groups
         state: dict[str, Any] = {"step": mx.array(0, mx.uint64)}
-        state.update(self._values(state["step"], state["step"] + 1))
+        state.update(self._global_values(self._memo(state["step"], state["step"] + 1)))
         if self._plateaus:
             state["plateaus"] = [p.state for p in self._plateaus]
         state["optimizer"] = optimizer.state
@@ -134,6 +161,11 @@ class ScheduledOptimizer(optim.Optimizer):
         return dict(self._specs)
 
     @property
+    def groups(self) -> dict[str, dict[str, HyperSpec]]:
+        """The per-parameter overrides, by pattern, in the order they are tried."""
+        return {pattern: dict(overrides) for pattern, overrides in self._groups}
+
+    @property
     @override
     def learning_rate(self) -> mx.array:
         """The learning rate the most recent update used (``schedule(0)`` before the first)."""
@@ -157,9 +189,20 @@ class ScheduledOptimizer(optim.Optimizer):
             return tuple(value) if isinstance(value, list) else value
         return getattr(self._inner, name)
 
+    def __repr__(self) -> str:
+        parts = [_describe(self._inner, scheduled="learning_rate" in self._specs)]
+        parts += [f"{name}={_spec_text(spec)}" for name, spec in self._specs.items()]
+        if self._groups:
+            groups = ", ".join(
+                f"{pattern!r}: {{{', '.join(f'{n!r}: {_spec_text(s)}' for n, s in overrides.items())}}}"
+                for pattern, overrides in self._groups
+            )
+            parts.append(f"groups={{{groups}}}")
+        return f"ScheduledOptimizer({', '.join(parts)})"
+
     # Updates. -------------------------------------------------------------
 
-    def observe(self, metric: mx.array | float) -> None:
+    def observe(self, metric: mx.array | float, *, average: bool = True) -> None:
         """Feeds a metric to every :class:`~mlxlr.ReduceOnPlateau` in the schedules.
 
         Graph operations only: call it inside or outside a compiled step (the
@@ -167,37 +210,51 @@ class ScheduledOptimizer(optim.Optimizer):
 
         Args:
             metric: The metric, a scalar array (a loss in mode ``"min"``) or a number.
+            average: Average the metric over the distributed group when one of
+                several processes is initialized, so every rank decides alike
+                (see :meth:`mlxlr.ReduceOnPlateau.observe`).
         """
         if not self._plateaus:
             raise ValueError("observe needs a ReduceOnPlateau in the schedules, got none")
         for plateau in self._plateaus:
-            plateau.observe(metric)
+            plateau.observe(metric, average=average)
 
     @override
     def init(self, parameters: dict[str, Any]) -> None:
-        """Initializes the wrapped optimizer's state for ``parameters``."""
+        """Initializes the wrapped optimizer's state for ``parameters`` (and checks the group patterns)."""
+        self._check_patterns(parameters)
         self._inner.init(parameters)
         self._initialized = True
 
     @override
     def apply_gradients(self, gradients: dict[str, Any], parameters: dict[str, Any]) -> dict[str, Any]:
-        """Sets every scheduled value for this step, then applies the wrapped optimizer."""
+        """Sets every scheduled value for this step, then applies the wrapped optimizer leaf by leaf."""
+        self._check_patterns(gradients)
         state = self.state
         step = state["step"]
         after = step + 1
-        values = self._values(step, after)
+        memo = self._memo(step, after)
+        values = self._global_values(memo)
         state.update(values)
         state["step"] = after
         followers = [target for target in self._targets if _follows(target, step)]
         for target in self._targets:
             if "learning_rate" in values and "learning_rate" in target.state:
                 target.state["learning_rate"] = values["learning_rate"]
-            for name, kinds in self._hypers.items():
+            for name, parts in self._parts.items():
                 if hasattr(target, name):
-                    setattr(target, name, attribute(values[name], kinds))
+                    setattr(target, name, attribute(values[name], parts))
+        leafwise = bool(self._touched) or bool(self._groups)
+        if leafwise:
+            paths = {id(leaf): path for path, leaf in _flat(gradients)}
+            overrides = [self._group_values(g, memo) for g in range(len(self._groups))]
+            for target in self._targets:
+                setattr(target, "apply_single", self._leaf_update(target, paths, overrides))  # noqa: B010
         try:
             updated: dict[str, Any] = self._inner.apply_gradients(gradients, parameters)
         finally:
+            for target in self._targets:
+                vars(target).pop("apply_single", None)
             for name, originals in self._originals.items():
                 for target, original in zip(self._targets, originals):
                     if original is not None:
@@ -206,14 +263,80 @@ class ScheduledOptimizer(optim.Optimizer):
             target.state["step"] = after  # the same array as ours: its own increment is left unused
         return updated
 
-    def _all_schedules(self) -> Iterator[Schedule]:
-        for spec in self._specs.values():
-            for part in spec if isinstance(spec, tuple) else (spec,):
-                if isinstance(part, Schedule):
-                    yield part
+    def _leaf_update(
+        self, target: optim.Optimizer, paths: dict[int, str], overrides: list[dict[str, Any]]
+    ) -> Callable[[mx.array, mx.array, dict[str, Any]], mx.array]:
+        """``target.apply_single`` for one update: with each leaf's group overrides, and dtypes kept."""
+        original = type(target).apply_single
 
-    def _values(self, step: mx.array, after: mx.array) -> dict[str, Any]:
-        """Every scheduled value at ``step``; a schedule driving several names is evaluated once.
+        def apply_single(gradient: mx.array, parameter: mx.array, state: dict[str, Any]) -> mx.array:
+            group = self._group_for(paths.get(id(gradient)))
+            saved: dict[str, Any] = {}
+            for name, value in (overrides[group] if group is not None else {}).items():
+                if name == "learning_rate" and "learning_rate" in target.state:
+                    saved[name] = target.state["learning_rate"]
+                    target.state["learning_rate"] = value
+                elif name != "learning_rate" and hasattr(target, name):
+                    saved[name] = getattr(target, name)
+                    setattr(target, name, value)
+            dtypes = {key: value.dtype for key, value in state.items() if isinstance(value, mx.array)}
+            try:
+                updated: mx.array = original(target, gradient, parameter, state)
+            finally:
+                for name, value in saved.items():
+                    if name == "learning_rate":
+                        target.state["learning_rate"] = value
+                    else:
+                        setattr(target, name, value)
+            for key, dtype in dtypes.items():  # a Python float keeps a dtype; a scheduled value must too
+                if state[key].dtype != dtype:
+                    state[key] = state[key].astype(dtype)
+            return updated if updated.dtype == parameter.dtype else updated.astype(parameter.dtype)
+
+        return apply_single
+
+    # Groups. -------------------------------------------------------------
+
+    def _group_specs(self) -> Iterator[Spec]:
+        for _, overrides in self._groups:
+            yield from overrides.values()
+
+    def _group_for(self, path: str | None) -> int | None:
+        """The index of the first group whose pattern matches ``path`` (``None``: no group)."""
+        if path is None or not self._groups:
+            return None
+        if path not in self._group_of:
+            matches = (g for g, (pattern, _) in enumerate(self._groups) if fnmatch.fnmatchcase(path, pattern))
+            self._group_of[path] = next(matches, None)
+        return self._group_of[path]
+
+    def _check_patterns(self, tree: dict[str, Any]) -> None:
+        """Raises ``ValueError`` for a group pattern that matches no parameter of ``tree`` (once)."""
+        if self._patterns_checked:
+            return
+        paths = [path for path, _ in _flat(tree)]
+        unmatched = [p for p, _ in self._groups if not any(fnmatch.fnmatchcase(path, p) for path in paths)]
+        if unmatched:
+            shown = ", ".join(paths[:8]) + (", ..." if len(paths) > 8 else "")
+            raise ValueError(f"groups pattern {unmatched[0]!r} matches no parameter; the parameters are {shown}")
+        self._patterns_checked = True
+
+    def _group_values(self, group: int, memo: dict[Schedule, mx.array]) -> dict[str, Any]:
+        """The overrides of ``group`` at this step, as the wrapped optimizer reads them."""
+        out: dict[str, Any] = {}
+        for name, spec in self._groups[group][1].items():
+            value = _value(spec, memo)
+            out[name] = value if name == "learning_rate" else attribute(value, self._group_parts[group][name])
+        return out
+
+    # Values. -------------------------------------------------------------
+
+    def _global_values(self, memo: dict[Schedule, mx.array]) -> dict[str, Any]:
+        """The values the state keeps: every scheduled name at this step."""
+        return {name: _state_value(spec, memo) for name, spec in self._specs.items()}
+
+    def _memo(self, step: mx.array, after: mx.array) -> dict[Schedule, mx.array]:
+        """Every distinct schedule at ``step``; a schedule driving several names is evaluated once.
 
         mlxlr's own schedules are evaluated from the incremented step, as a
         local step formed inside each family's formula. The first one from
@@ -228,25 +351,74 @@ class ScheduledOptimizer(optim.Optimizer):
         both, where their kernels split; from distinct inputs each further
         schedule is one kernel.
         """
-        memo: dict[int, mx.array] = {}
+        memo: dict[Schedule, mx.array] = {}
         own = 0  # mlxlr schedules so far
         normalized: mx.array | None = None  # the step as user schedules receive it, formed once
         for s in self._distinct:
             if isinstance(s, Native):
                 # the loaded step is checked to be <= MAX_STEP, so neither the offset nor the conversion wraps
                 t = (after if own == 0 else step + (1 + own)).astype(mx.int64)
-                memo[id(s)] = s.formula(t, 1 + own)
+                memo[s] = s.formula(t, 1 + own)
                 own += 1
             else:
                 normalized = as_step(step) if normalized is None else normalized
-                memo[id(s)] = evaluate(s, normalized)
-        out: dict[str, Any] = {}
-        for name, spec in self._specs.items():
-            if isinstance(spec, tuple):
-                out[name] = [memo[id(p)] if isinstance(p, Schedule) else mx.array(p, mx.float32) for p in spec]
-            else:
-                out[name] = memo[id(spec)]
-        return out
+                memo[s] = evaluate(s, normalized)
+        return memo
+
+
+def _flat(tree: dict[str, Any]) -> list[tuple[str, Any]]:
+    """The leaves of a parameter tree with their paths, as ``mlx.utils.tree_flatten`` names them."""
+    return cast("list[tuple[str, Any]]", tree_flatten(tree))
+
+
+def _schedules_of(specs: list[Spec]) -> Iterator[Schedule]:
+    for spec in specs:
+        for part in spec if isinstance(spec, tuple) else (spec,):
+            if isinstance(part, Schedule):
+                yield part
+
+
+def _parts(name: str, spec: Spec) -> tuple[Part, ...]:
+    """How a hyperparameter's parts reach the optimizer: the range of each schedule, numbers as they are."""
+    parts = spec if isinstance(spec, tuple) else (spec,)
+    return tuple(
+        Range.of(f"{name}[{i}]" if isinstance(spec, tuple) else name, p) if isinstance(p, Schedule) else p
+        for i, p in enumerate(parts)
+    )
+
+
+def _value(spec: Spec, memo: dict[Schedule, mx.array]) -> Any:
+    """A hyperparameter at this step: an array per schedule (a list for a tuple), numbers as they are."""
+    if isinstance(spec, tuple):
+        return [memo[p] if isinstance(p, Schedule) else p for p in spec]
+    return memo[spec] if isinstance(spec, Schedule) else mx.array(spec, mx.float32)
+
+
+def _state_value(spec: Spec, memo: dict[Schedule, mx.array]) -> Any:
+    """A hyperparameter as the state keeps it: arrays only (a list of arrays for a tuple)."""
+    if isinstance(spec, tuple):
+        return [memo[p] if isinstance(p, Schedule) else mx.array(p, mx.float32) for p in spec]
+    return _value(spec, memo)
+
+
+def _spec_text(spec: HyperSpec) -> str:
+    if isinstance(spec, tuple):
+        return "(" + ", ".join(repr(p) for p in spec) + ("," if len(spec) == 1 else "") + ")"
+    return repr(spec)
+
+
+def _describe(optimizer: optim.Optimizer, scheduled: bool) -> str:
+    """An optimizer as a call: its class and its numeric settings (the learning rate unless it is scheduled)."""
+    if isinstance(optimizer, optim.MultiOptimizer):
+        return f"MultiOptimizer([{', '.join(_describe(o, scheduled) for o in optimizer.optimizers)}])"
+    settings: list[str] = []
+    lr = optimizer.state.get("learning_rate")
+    if not scheduled and isinstance(lr, mx.array) and lr.size == 1:
+        settings.append(f"learning_rate={float32_text(host_float(lr))}")  # host: a repr, for humans
+    for name, value in vars(optimizer).items():
+        if not name.startswith("_") and (isinstance(value, (bool, int, float, tuple, list)) or value is None):
+            settings.append(f"{name}={value!r}")
+    return f"{type(optimizer).__name__}({', '.join(settings)})"
 
 
 def _follows(target: optim.Optimizer, step: mx.array) -> bool:
@@ -294,9 +466,27 @@ def _schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
     return names
 
 
-def _check_spec(
-    name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]
-) -> tuple[Schedule | float, ...] | Schedule:
+def _check_groups(
+    groups: object, available: dict[str, int | None], targets: list[optim.Optimizer]
+) -> list[tuple[str, dict[str, Spec]]]:
+    """``groups`` as a list of ``(pattern, overrides)``, every override checked as a scheduled name is."""
+    if groups is None:
+        return []
+    if not isinstance(groups, Mapping):
+        raise TypeError(f"groups must map glob patterns to {{name: value}}, got {groups!r} ({type(groups).__name__})")
+    checked: list[tuple[str, dict[str, Spec]]] = []
+    for pattern, overrides in groups.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"groups keys must be glob patterns over parameter paths, got {pattern!r}")
+        if not isinstance(overrides, Mapping) or not overrides:
+            raise TypeError(f"groups[{pattern!r}] must map hyperparameter names to values, got {overrides!r}")
+        checked.append(
+            (pattern, {name: _check_spec(name, spec, available, targets) for name, spec in overrides.items()})
+        )
+    return checked
+
+
+def _check_spec(name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]) -> Spec:
     kind = type(targets[0]).__name__ if len(targets) == 1 else "the wrapped optimizers"
     if name in RESERVED:
         raise ValueError(f"{name!r} cannot be scheduled: it is a key of ScheduledOptimizer.state")
@@ -319,8 +509,7 @@ def _check_spec(
         )
     length = available[name]
     if length is None:
-        part = _check_part(name, spec)
-        return part if isinstance(part, Schedule) else Constant(part)
+        return _check_part(name, spec)
     if isinstance(spec, list):
         spec = tuple(spec)
     if not isinstance(spec, tuple) or len(spec) != length:

@@ -12,6 +12,14 @@ from ._native import Native
 from ._validate import check_choice, check_int, check_real
 
 
+def _group() -> mx.distributed.Group | None:
+    """The distributed group of several processes, if one is initialized (``None`` for one process)."""
+    if not mx.distributed.is_available():
+        return None
+    group = mx.distributed.init()
+    return group if group.size() > 1 else None
+
+
 @final
 class ReduceOnPlateau(Native):
     r"""A scale that drops by ``factor`` when a metric stops improving.
@@ -84,10 +92,22 @@ class ReduceOnPlateau(Native):
     def formula(self, t: mx.array, start: int = 0) -> mx.array:
         return mx.broadcast_to(self.state["scale"], t.shape)
 
-    def observe(self, metric: mx.array | float) -> None:
-        """Takes one observation of the metric; graph operations only (no host sync)."""
+    def observe(self, metric: mx.array | float, *, average: bool = True) -> None:
+        """Takes one observation of the metric; graph operations only (no host sync).
+
+        Args:
+            metric: The metric, a scalar array or a number.
+            average: When a distributed group of several processes is
+                initialized (``mx.distributed.init()``), average the metric over
+                it first, so that every rank takes the same decision from its
+                local metric. ``False`` keeps each rank's own metric.
+        """
         value = mx.array(metric, dtype=mx.float32) if not isinstance(metric, mx.array) else metric
         value = value.astype(mx.float32).reshape(())
+        if average:
+            group = _group()
+            if group is not None:
+                value = mx.distributed.all_sum(value, group=group) / group.size()
         s = self.state
         if self.mode == "min":
             better = value < s["best"] * (1.0 - self.threshold)

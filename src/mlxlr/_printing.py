@@ -16,6 +16,8 @@ This module knows no schedule class: it prints from what a schedule records.
 from __future__ import annotations
 
 import inspect
+import math
+import struct
 from collections.abc import Mapping
 from typing import Any, ClassVar, Protocol
 
@@ -97,3 +99,19 @@ def _is_default(value: object, default: object) -> bool:
 
 def _is_number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def float32_text(value: float) -> str:
+    """The shortest text that reads back as the same float32: ``0.0003``, not ``0.0003000000142``."""
+    if not math.isfinite(value):
+        return repr(value)
+    for digits in range(6, 10):
+        text = f"{value:.{digits}g}"
+        if _float32(float(text)) == value:
+            return text
+    return repr(value)
+
+
+def _float32(value: float) -> float:
+    result: float = struct.unpack("f", struct.pack("f", value))[0]
+    return result
