@@ -14,6 +14,8 @@ from ._checks import FLOAT32_MAX, StepLike, as_step, check_int, host_float
 if TYPE_CHECKING:
     from collections.abc import Iterator
 
+    from matplotlib.axes import Axes
+
 # Operator precedence of an expression, as Python parses it (higher binds tighter).
 PREC_JOIN = 10
 PREC_SUM = 20
@@ -153,6 +155,44 @@ class Schedule(abc.ABC):
     def _span(self, start: int, count: int) -> mx.array:
         """The values at steps ``start .. start + count - 1`` (what :meth:`values` assembles; a join overrides it)."""
         return self(mx.arange(start, start + count, dtype=mx.int64))
+
+    def plot(self, steps: int | None = None, ax: Axes | None = None, **line_kwargs: Any) -> Axes:
+        """Draws this schedule with matplotlib and returns the Axes (needs ``pip install "mlxlr[plot]"``).
+
+        One line, labelled with the schedule's ``repr``; the boundaries of its
+        joins (``>>``, ``with_warmup``) are dotted vertical lines; the axes
+        are labelled ``step`` and ``value``. Up to 4096 steps every step is
+        drawn (the line's data equal :meth:`values`); beyond, 4096 steps
+        spread evenly plus both sides of every boundary.
+
+        Args:
+            steps: Steps ``0 .. steps - 1``. Defaults to ``duration + 1``;
+                for an unbounded schedule, ten times the furthest end of a
+                bounded part or join boundary in it, or 1000 when there is none.
+            ax: The Axes to draw on (pass one to compare schedules); by
+                default a new ``matplotlib.pyplot`` figure.
+            **line_kwargs: Passed on to ``Axes.plot`` (``color``, ``label``, ...).
+
+        Returns:
+            The Axes drawn on.
+
+        Raises:
+            ImportError: matplotlib is missing (the message names the extra).
+            TypeError: ``steps`` is not an int.
+            ValueError: ``steps`` is not positive.
+
+        Example:
+            >>> from matplotlib.figure import Figure
+            >>> import mlxlr
+            >>> ax = Figure().add_subplot()
+            >>> _ = mlxlr.CosineDecay(1e-3, decay_steps=100).plot(ax=ax)
+            >>> _ = mlxlr.Linear(1e-3, 0.0, steps=100).plot(ax=ax)
+            >>> [(line.get_label(), len(line.get_xdata())) for line in ax.lines]
+            [('CosineDecay(init=0.001, decay_steps=100)', 101), ('Linear(init=0.001, end=0.0, steps=100)', 101)]
+        """
+        from ._plotting import plot
+
+        return plot(self, steps, ax, **line_kwargs)
 
     # Combinators (classes in _combinators.py). -----------------------------
 
