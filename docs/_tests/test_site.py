@@ -23,8 +23,7 @@ from pathlib import Path
 from urllib.parse import unquote, urldefrag, urlsplit
 
 import pytest
-
-sync_api = pytest.importorskip("playwright.sync_api", reason="nox -s docs_browser installs playwright")
+from playwright import sync_api  # nox -s docs_browser installs it
 
 BUILD = Path(__file__).resolve().parents[1] / "_build"
 HTML = BUILD / "html"
