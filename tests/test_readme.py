@@ -1,4 +1,4 @@
-"""Every ```python block of the README and of docs/*.md runs, each in a namespace of its own."""
+"""Every ```python block of the README and of docs/**/*.md (the site's pages) runs, each in a namespace of its own."""
 
 import re
 from pathlib import Path
@@ -6,7 +6,8 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).parent.parent
-PAGES = [ROOT / "README.md", *sorted((ROOT / "docs").glob("*.md"))]
+DOCS = ROOT / "docs"
+PAGES = [ROOT / "README.md", *sorted(p for p in DOCS.rglob("*.md") if "_build" not in p.relative_to(DOCS).parts)]
 BLOCKS = [
     (f"{page.relative_to(ROOT)}#{i}", code)
     for page in PAGES
@@ -16,6 +17,13 @@ BLOCKS = [
 
 def test_readme_has_examples():
     assert sum(name.startswith("README.md") for name, _ in BLOCKS) >= 4
+
+
+def test_pages_of_the_site_are_collected():
+    names = {page.relative_to(ROOT).as_posix() for page in PAGES}
+    assert {"docs/index.md", "docs/catalogue.md", "docs/migration/index.md", "docs/migration/pytorch.md"} <= names
+    assert not any(name.startswith("docs/_build/") for name in names)
+    assert any(name.startswith("docs/optimizer.md#") for name, _ in BLOCKS)
 
 
 @pytest.mark.parametrize(("name", "code"), BLOCKS, ids=[name for name, _ in BLOCKS])

@@ -1,6 +1,6 @@
 """mlxlr: typed, composable learning-rate (and any-hyperparameter) schedules for MLX."""
 
-from . import _algebra, _combinators, _config, _join
+from . import _algebra, _combinators, _config, _join, _plotting
 from ._algebra import Product, Quotient, Scaled, Sum
 from ._combinators import Clip, ForSteps, Repeat, Stretch, WithWarmup
 from ._compat import cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay
@@ -30,6 +30,7 @@ SEAM.repeat = _combinators.Repeat
 SEAM.stretch = _combinators.Stretch
 SEAM.for_steps = _combinators.ForSteps
 SEAM.to_config = _config.to_config
+SEAM.plot = _plotting.plot
 
 __version__ = "0.1.0"
 

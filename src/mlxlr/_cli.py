@@ -1,10 +1,12 @@
 """The ``mlxlr`` command line: look at a schedule before a long run.
 
 ``mlxlr plot EXPR`` draws it in the terminal (Unicode braille), ``--out
-FILE.png`` with matplotlib, ``--csv`` as rows; ``mlxlr show EXPR`` prints
-the normalized expression and its config. Bad input ends with exit status 2
-and one line on stderr, never a traceback. Standard library only (matplotlib
-and PyYAML are optional extras, imported when asked for).
+FILE.png`` with matplotlib (through :meth:`Schedule.plot`, the one plotting
+path), ``--csv`` as rows; ``mlxlr show EXPR`` prints the normalized
+expression and its config. ``--import MODULE`` imports a module first, so
+that the schedules it registers can be named. Bad input ends with exit
+status 2 and one line on stderr, never a traceback. Standard library only
+(matplotlib and PyYAML are optional extras, imported when asked for).
 """
 
 from __future__ import annotations
@@ -28,14 +30,14 @@ from ._config import from_config
 from ._expr import parse
 from ._join import Join
 from ._mlx_lm import from_mlx_lm
+from ._plotting import MAX_POINTS as MAX_POINTS  # a plot samples at most this many steps, as a picture does
+from ._plotting import sample_steps
 from ._printing import float32_text
 from ._schedule import Schedule
 
 PROG = "mlxlr"
 WIDTH, HEIGHT = 72, 16
 """The plot area in characters, at most (the width shrinks to fit the terminal)."""
-MAX_POINTS = 4096
-"""A plot samples at most this many steps (plus the join boundaries), in one vectorized call."""
 MAX_JOINS_SHOWN = 20
 """Key values listed below a plot: start, peak, end and this many join boundaries."""
 CHUNK = 1 << 20
@@ -50,6 +52,7 @@ examples:
   mlxlr plot "cosine_decay(1e-3, 10000)" --out lr.png
   mlxlr plot "ExponentialDecay(1e-3, 0.5, decay_steps=1000)" --steps 5000 --csv --every 100
   mlxlr plot --config schedule.json
+  mlxlr plot --import my_schedules "Halving(1e-3, every=1000)" --steps 5000
   mlxlr show "2 * Linear(0, 1, 10) >> Constant(2)"
 """
 
@@ -158,6 +161,15 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="FILE",
         help="read the schedule from a .json or .yaml file: a to_config() dict, or mlx-lm's lr_schedule",
     )
+    parser.add_argument(
+        "--import",
+        dest="imports",
+        action="append",
+        default=[],
+        metavar="MODULE",
+        help="import MODULE first (from the current directory or the Python path), so that the schedule "
+        "classes it registers with @mlxlr.register can be named; may be repeated",
+    )
 
 
 def _count(text: str) -> int:
@@ -181,6 +193,8 @@ def _count(text: str) -> int:
 
 
 def _schedule(args: argparse.Namespace) -> Schedule:
+    for name in args.imports:
+        import_module(name)
     if args.config is not None and args.expr is not None:
         raise InputError("give an expression or --config FILE, not both")
     if args.config is not None:
@@ -188,6 +202,28 @@ def _schedule(args: argparse.Namespace) -> Schedule:
     if args.expr is None:
         raise InputError('give an expression (e.g. "CosineDecay(1e-3, 1000)") or --config FILE')
     return parse(args.expr)
+
+
+def import_module(name: str) -> None:
+    """Imports the module ``name`` for ``--import``, the current directory first on the path.
+
+    Raises:
+        InputError: the module cannot be found or fails while it is imported
+            (any exception); the message names the module and the error.
+    """
+    if not name or not all(part.isidentifier() for part in name.split(".")):
+        raise InputError(f"--import {name}: not a module name (e.g. my_schedules or pkg.schedules)")
+    cwd = os.getcwd()
+    added = cwd not in sys.path
+    if added:
+        sys.path.insert(0, cwd)
+    try:
+        importlib.import_module(name)
+    except Exception as e:  # whatever the module raises: one line, exit status 2
+        raise InputError(f"--import {name}: {type(e).__name__}: {e}") from None
+    finally:
+        if added:
+            sys.path.remove(cwd)
 
 
 def read_config(path: Path) -> Schedule:
@@ -268,11 +304,11 @@ def _plot(args: argparse.Namespace) -> int:
     if args.csv:
         _write_csv(schedule, steps, args.every or 1, sys.stdout)
         return 0
-    curve = Curve.sample(schedule, steps)
     if args.out is not None:
-        _write_image(curve, Path(args.out))
+        _write_image(schedule, steps, Path(args.out))
         print(f"wrote {args.out}")
         return 0
+    curve = Curve.sample(schedule, steps)
     columns = shutil.get_terminal_size((WIDTH + 12, 24)).columns
     unicode = _can_encode(sys.stdout, "⣿┤│└┬─")
     print("\n".join(curve.render(columns, args.width, args.height or HEIGHT, unicode=unicode)))
@@ -319,14 +355,12 @@ class Curve:
 
         The values come from one vectorized call.
         """
-        if steps <= MAX_POINTS:
+        sampled = sample_steps(steps, schedule.boundaries if isinstance(schedule, Join) else ())
+        if sampled is None:
             xs = list(range(steps))
             ticks = mx.arange(steps, dtype=mx.int64)
         else:
-            spread = {round(i * (steps - 1) / (MAX_POINTS - 1)) for i in range(MAX_POINTS)}
-            if isinstance(schedule, Join):
-                spread.update(s for b in schedule.boundaries for s in (b - 1, b) if s < steps)
-            xs = sorted(spread)
+            xs = sampled
             ticks = mx.array(xs, dtype=mx.int64)
         ys = cast("list[float]", schedule(ticks).tolist())  # host: plotting
         return cls(schedule, steps, xs, ys)
@@ -480,21 +514,17 @@ def _y_labels(lo: float, hi: float, values: list[float]) -> list[str]:
     return ["0" if v == 0 else f"{v / scale:.{decimals}f}{suffix}" for v in values]
 
 
-def _write_image(curve: Curve, path: Path) -> None:
+def _write_image(schedule: Schedule, steps: int, path: Path) -> None:
+    """The picture :meth:`Schedule.plot` draws, with the expression as its title, written to ``path``."""
     try:
         figure_module: Any = importlib.import_module("matplotlib.figure")
         ticker: Any = importlib.import_module("matplotlib.ticker")
     except ImportError:
         raise InputError(PLOT_HINT) from None
     fig = figure_module.Figure(figsize=(8, 4.5), dpi=100, layout="constrained")
-    ax = fig.add_subplot()
-    ax.plot(curve.xs, curve.ys, linewidth=1.5)
-    for b in curve.boundaries:
-        ax.axvline(b, color="0.6", linestyle=":", linewidth=1)
-    title = repr(curve.schedule)
+    ax = schedule.plot(steps, ax=fig.add_subplot(), linewidth=1.5)
+    title = repr(schedule)
     ax.set_title(title if len(title) <= 110 else title[:107] + "...", fontsize=8)
-    ax.set_xlabel("step")
-    ax.set_ylabel("value")
     ax.yaxis.set_major_formatter(ticker.EngFormatter())
     ax.grid(True, alpha=0.3)
     fig.savefig(path)

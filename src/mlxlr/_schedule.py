@@ -14,13 +14,16 @@ import abc
 import inspect
 import math
 from collections.abc import Callable, Iterator
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 import mlx.core as mx
 
 from . import _printing
 from ._steps import StepLike, arange, host_float
 from ._validate import FLOAT32_MAX, check_int, plain
+
+if TYPE_CHECKING:
+    from matplotlib.axes import Axes
 
 CHUNK = 2**18
 """Steps :meth:`Schedule.values` evaluates at once, each chunk before the next is built.
@@ -48,7 +51,8 @@ class Seam:
 
     ``mlxlr/__init__.py`` sets every attribute once, at import: the
     operators to the algebra's builders, the combinator methods to their
-    classes, ``to_config`` to the config writer. Nothing else in this module
+    classes, ``to_config`` to the config writer, ``plot`` to the plotting
+    module. Nothing else in this module
     or below it refers to a higher module.
     """
 
@@ -63,6 +67,7 @@ class Seam:
     stretch: Callable[[Schedule, float], Schedule]
     for_steps: Callable[[Schedule, int], Schedule]
     to_config: Callable[[Schedule], dict[str, Any]]
+    plot: Callable[..., Axes]
 
 
 SEAM = Seam()
@@ -194,6 +199,42 @@ class Schedule(abc.ABC):
     def _span(self, start: int, count: int) -> mx.array:
         """The values at the consecutive steps ``start .. start + count - 1``, for :meth:`values`."""
         return self(arange(start, count))
+
+    def plot(self, steps: int | None = None, ax: Axes | None = None, **line_kwargs: Any) -> Axes:
+        """Draws this schedule with matplotlib and returns the Axes (needs ``pip install "mlxlr[plot]"``).
+
+        One line, labelled with the schedule's ``repr``; the boundaries of its
+        joins (``>>``, ``with_warmup``) are dotted vertical lines; the axes
+        are labelled ``step`` and ``value``. Up to 4096 steps every step is
+        drawn (the line's data equal :meth:`values`); beyond, 4096 steps
+        spread evenly plus both sides of every boundary.
+
+        Args:
+            steps: Steps ``0 .. steps - 1``. Defaults to ``duration + 1``;
+                for an unbounded schedule, ten times the furthest end of a
+                bounded part or join boundary in it, or 1000 when there is none.
+            ax: The Axes to draw on (pass one to compare schedules); by
+                default a new ``matplotlib.pyplot`` figure.
+            **line_kwargs: Passed on to ``Axes.plot`` (``color``, ``label``, ...).
+
+        Returns:
+            The Axes drawn on.
+
+        Raises:
+            ImportError: matplotlib is missing (the message names the extra).
+            TypeError: ``steps`` is not an int.
+            ValueError: ``steps`` is not positive.
+
+        Example:
+            >>> from matplotlib.figure import Figure
+            >>> import mlxlr
+            >>> ax = Figure().add_subplot()
+            >>> _ = mlxlr.CosineDecay(1e-3, decay_steps=100).plot(ax=ax)
+            >>> _ = mlxlr.Linear(1e-3, 0.0, steps=100).plot(ax=ax)
+            >>> [(line.get_label(), len(line.get_xdata())) for line in ax.lines]
+            [('CosineDecay(init=0.001, decay_steps=100)', 101), ('Linear(init=0.001, end=0.0, steps=100)', 101)]
+        """
+        return SEAM.plot(self, steps, ax, **line_kwargs)
 
     # Combinators (the seam: their classes live in mlxlr._combinators). ------
 
@@ -347,14 +388,19 @@ def _freeze(value: Any) -> Any:
     return ("id", id(value))
 
 
+def children(schedule: Schedule) -> Iterator[Schedule]:
+    """Yields the schedules among ``schedule``'s recorded arguments, in order."""
+    for value in schedule._params.values():
+        for item in value if isinstance(value, (list, tuple)) else [value]:
+            if isinstance(item, Schedule):
+                yield item
+
+
 def walk(schedule: Schedule) -> Iterator[Schedule]:
     """Yields ``schedule`` and every schedule among its recorded arguments, depth first."""
     yield schedule
-    for value in schedule._params.values():
-        items = value if isinstance(value, (list, tuple)) else [value]
-        for item in items:
-            if isinstance(item, Schedule):
-                yield from walk(item)
+    for child in children(schedule):
+        yield from walk(child)
 
 
 def require_schedule(value: object, name: str = "schedule") -> Schedule:
