@@ -675,7 +675,8 @@ def optax_exponential_decay(
         p = count / transition_steps
         if staircase:
             p = np.floor(p)
-        out = np.where(count <= 0, init_value, init_value * decay_rate ** np.maximum(p, 0.0))
+        with np.errstate(over="ignore"):  # a growth (decay_rate > 1) overflows far past its end_value cap
+            out = np.where(count <= 0, init_value, init_value * decay_rate ** np.maximum(p, 0.0))
         if end_value is not None:
             out = np.maximum(out, end_value) if decay_rate < 1.0 else np.minimum(out, end_value)
         return out
