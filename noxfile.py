@@ -60,7 +60,7 @@ def bench(session: nox.Session) -> None:
 
 @nox.session
 def crosscheck(session: nox.Session) -> None:
-    """Compare the catalogue with PyTorch, Transformers, Keras and Optax themselves; on demand, not in `nox`.
+    """Compare the catalogue and the migration guides with PyTorch, Transformers, Keras and Optax; on demand.
 
     PyTorch from PyPI brings its CUDA libraries (gigabytes); every check skips when its library is missing.
     """
