@@ -14,6 +14,7 @@ import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
 import mlxlr
+from conftest import assert_trained_close
 
 STEPS = 12
 LR = mlxlr.Linear(0.0, 1e-2, steps=4) >> mlxlr.CosineDecay(1e-2, decay_steps=8, end=1e-3)
@@ -100,9 +101,11 @@ def test_decay_and_no_decay_groups_equal_two_optimizers(compiled: bool) -> None:
         lambda: optim.AdamW(learning_rate=LR, weight_decay=0.0),
         lambda: optim.AdamW(learning_rate=LR, weight_decay=0.1),
     )
-    assert_trees_equal(ours, want)
-    if compiled:
+    if compiled:  # compiled against eager: bitwise on the CPU, within the GPU's training tolerance there
+        assert_trained_close(dict(tree_flatten(ours)), dict(tree_flatten(want)))
         assert len(traces) == 1
+    else:
+        assert_trees_equal(ours, want)
 
 
 def test_a_group_learning_rate_is_a_schedule_of_its_own() -> None:

@@ -17,7 +17,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlxlr
-from conftest import stable_id
+from conftest import assert_same_values, stable_id
 from mlxlr import Join, testing
 
 CHUNK = testing.chunk_size()
@@ -368,7 +368,7 @@ def test_values_of_many_stacked_pieces_work_inside_a_compiled_function():
     def shifted(x):
         return joined.values(2000) + x
 
-    np.testing.assert_array_equal(bits(shifted(mx.array(0.0))), bits(expected))
+    assert_same_values(shifted(mx.array(0.0)), expected)  # compiled: bitwise on the CPU, ulps of the peak on a GPU
     np.testing.assert_array_equal(bits(joined.values(2000)), bits(expected))
 
 

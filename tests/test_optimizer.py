@@ -10,6 +10,7 @@ import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
 import mlxlr
+from conftest import assert_same_values, assert_trained_close
 
 CYCLE = mlxlr.Linear(0.95, 0.85, 25) >> mlxlr.Linear(0.85, 0.95, 25)  # one-cycle style momentum
 
@@ -41,8 +42,11 @@ def loss_fn(model, x, y):
     return nn.losses.mse_loss(model(x), y)
 
 
-def train(model, opt, steps, compiled, start=0, log=None, traces=None):
-    """The DESIGN.md training pattern; returns the model."""
+def train(model, opt, steps, compiled, start=0, log=None, traces=None, used=None):
+    """The DESIGN.md training pattern; returns the model.
+
+    ``log`` collects the learning rate of every update, ``used`` (a dict of lists) the scheduled values.
+    """
     loss_and_grad = nn.value_and_grad(model, loss_fn)
     state = [model.state, opt.state]
 
@@ -60,6 +64,10 @@ def train(model, opt, steps, compiled, start=0, log=None, traces=None):
         mx.eval(state)
         if log is not None:
             log.append(opt.learning_rate.item())
+        if used is not None:
+            for name in opt.schedules:
+                value = opt.state[name]
+                used.setdefault(name, []).append(np.array(value[0] if isinstance(value, list) else value))
     return model
 
 
@@ -81,7 +89,7 @@ def test_compiled_step_traced_once_and_follows_the_schedule():
     opt, log, traces = compiled_rates(schedule, optim.AdamW(learning_rate=0.0), 300)
     assert traces == 1
     expected = np.array(schedule(mx.arange(300)))
-    np.testing.assert_array_equal(np.array(log, dtype=np.float32), expected)
+    assert_same_values(log, expected)
     assert opt.step.item() == 300
     assert opt.step.dtype == mx.uint64
 
@@ -133,15 +141,18 @@ HYPER_CASES = {
 @pytest.mark.parametrize("case", HYPER_CASES)
 def test_scheduled_hyperparameters_under_compile(case):
     make, schedules, plain = HYPER_CASES[case]
-    runs = {}
+    runs, used = {}, {}
     for compiled in (False, True):
         model = make_model()
         opt = mlxlr.ScheduledOptimizer(make(), **schedules)
         opt.init(model.trainable_parameters())
-        runs[compiled] = params(train(model, opt, 50, compiled))
+        used[compiled] = {}
+        runs[compiled] = params(train(model, opt, 50, compiled, used=used[compiled]))
     model = make_model()
     unscheduled = params(train(model, plain(), 50, compiled=True))
-    assert_same(runs[True], runs[False], rtol=1e-5, atol=1e-7)
+    for name in schedules:  # what the claim is about: the values every update used
+        assert_same_values(used[True][name], used[False][name], err_msg=name)
+    assert_trained_close(runs[True], runs[False], rtol=1e-5, atol=1e-7)
     assert any(not np.allclose(runs[True][k], unscheduled[k], rtol=1e-4) for k in unscheduled)
 
 
@@ -211,8 +222,9 @@ def test_swap_with_mlx_native_scheduling(name):
         assert opt.step.item() == 100
     assert_same(runs["closure"], runs["native"])
     # mlxlr's cosine differs from MLX's in the last float32 bit at some steps (it follows float64 where
-    # MLX's 1 + cos(x) cancels); after 100 updates the parameters stay within rtol 1e-4 (+ atol 1e-6).
-    assert_same(runs["mlxlr"], runs["native"], rtol=1e-4, atol=1e-6)
+    # MLX's 1 + cos(x) cancels); after 100 updates the parameters stay within rtol 1e-4 (+ atol 1e-6) on the
+    # CPU; on a GPU the two compiled graphs round differently too, and the training carries it (TRAINED).
+    assert_trained_close(runs["mlxlr"], runs["native"], rtol=1e-4, atol=1e-6)
 
 
 def test_every_optimizer_and_multioptimizer_run_compiled():
@@ -264,7 +276,7 @@ def test_user_subclass_of_optimizer_in_mlx_style():
         )
         opt.init(model.trainable_parameters())
         runs.append(params(train(model, opt, 20, compiled)))
-    assert_same(runs[0], runs[1], rtol=1e-6)
+    assert_trained_close(runs[0], runs[1], rtol=1e-6)
 
 
 def test_checkpoint_resume_is_bitwise(tmp_path):
@@ -406,8 +418,8 @@ def test_every_schedule_drives_a_compiled_step(schedule):
     """Each class of the catalogue (tests/examples.py) as a learning rate: 30 compiled steps equal eager values."""
     _, log, traces = compiled_rates(schedule, optim.SGD(learning_rate=0.0), 30)
     assert traces == 1
-    eager = [schedule.at(k) for k in range(30)]
-    np.testing.assert_array_equal(np.array(log, dtype=np.float32), np.array(eager, dtype=np.float32))
+    eager = np.array([schedule.at(k) for k in range(200)], dtype=np.float32)
+    assert_same_values(log, eager[:30], peak=float(np.max(np.abs(eager))))
 
 
 # Pickling, copying and printing. -------------------------------------------------------------------------
