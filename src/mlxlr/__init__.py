@@ -2,7 +2,7 @@
 
 from . import _algebra, _combinators, _config, _join
 from ._algebra import Product, Quotient, Scaled, Sum
-from ._combinators import Clip, ForSteps, Repeat, Stretch, WithWarmup
+from ._combinators import Clip, Cooldown, ForSteps, Repeat, Stretch, WithWarmup
 from ._compat import cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay
 from ._config import from_config, register
 from ._cycles import CosineRestarts, Cyclic, OneCycle, OneCycleMomentum
@@ -29,6 +29,7 @@ SEAM.clip = _combinators.Clip
 SEAM.repeat = _combinators.Repeat
 SEAM.stretch = _combinators.Stretch
 SEAM.for_steps = _combinators.ForSteps
+SEAM.cooldown = _combinators.Cooldown
 SEAM.to_config = _config.to_config
 
 __version__ = "0.1.0"
@@ -36,6 +37,7 @@ __version__ = "0.1.0"
 __all__ = [
     "Clip",
     "Constant",
+    "Cooldown",
     "CosineDecay",
     "CosineRestarts",
     "Cyclic",

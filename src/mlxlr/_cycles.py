@@ -14,9 +14,8 @@ from typing import final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._decays import bump
 from ._native import Native
-from ._steps import MAX_STEP, IntPower, since, underflow_limit
+from ._steps import MAX_STEP, IntPower, bump, since, underflow_limit
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real, float32_table
 
 

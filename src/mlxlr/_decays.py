@@ -14,13 +14,8 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Native
-from ._steps import remaining, since
+from ._steps import SHAPES, decay, remaining, since
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real
-
-
-def bump(left: mx.array) -> mx.array:
-    """``(1 + cos(pi * (1 - left))) / 2`` as ``sin(pi/2 * left) ** 2``: no cancellation as ``left -> 0``."""
-    return mx.square(mx.sin(0.5 * math.pi * left))
 
 
 @final
@@ -322,7 +317,7 @@ class WarmupStableDecay(Native):
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.init = check_real("init", init)
         self.end = check_real("end", end)
-        self.decay_shape = check_choice("decay_shape", decay_shape, ("linear", "cosine", "1-sqrt"))
+        self.decay_shape = check_choice("decay_shape", decay_shape, SHAPES)
 
     @property
     @override
@@ -333,14 +328,7 @@ class WarmupStableDecay(Native):
     def formula(self, t: mx.array, start: int = 0) -> mx.array:
         t = since(t, start)
         done, left = remaining(since(t, self.warmup_steps + self.stable_steps), self.decay_steps)
-        rising = abs(self.end) > abs(self.peak)  # then from peak: rounding at the scale of end would swamp it
-        if self.decay_shape == "linear":
-            shape = done if rising else left
-        elif self.decay_shape == "cosine":
-            shape = bump(done if rising else left)
-        else:  # 1 - sqrt(p), without its cancellation as p -> 1
-            shape = mx.sqrt(done) if rising else left / (1.0 + mx.sqrt(done))
-        out = self.peak + (self.end - self.peak) * shape if rising else self.end + (self.peak - self.end) * shape
+        out = decay(self.decay_shape, self.peak, self.end, done, left)
         if self.warmup_steps == 0:
             return out
         up, rest = remaining(t, self.warmup_steps)

@@ -62,6 +62,7 @@ class Seam:
     repeat: Callable[[Schedule, int | None], Schedule]
     stretch: Callable[[Schedule, float], Schedule]
     for_steps: Callable[[Schedule, int], Schedule]
+    cooldown: Callable[[Schedule, int, int, str, float], Schedule]
     to_config: Callable[[Schedule], dict[str, Any]]
 
 
@@ -219,6 +220,13 @@ class Schedule(abc.ABC):
     def for_steps(self, n: int) -> Schedule:
         """This schedule with a duration of ``n`` steps; see :class:`mlxlr.ForSteps`."""
         return SEAM.for_steps(self, n)
+
+    def cooldown(self, at: int, steps: int, shape: str = "linear", end: float = 0.0) -> Schedule:
+        """This schedule until step ``at``, then a decay from its value there to ``end`` over ``steps`` steps.
+
+        ``shape`` is ``"linear"``, ``"cosine"`` or ``"1-sqrt"``; see :class:`mlxlr.Cooldown`.
+        """
+        return SEAM.cooldown(self, at, steps, shape, end)
 
     # Arguments, repr and equality. ----------------------------------------
 
