@@ -1,7 +1,8 @@
 """mlxlr: typed, composable learning-rate (and any-hyperparameter) schedules for MLX."""
 
-from . import _algebra, _combinators, _config, _join
+from . import _algebra, _bind, _combinators, _config, _join
 from ._algebra import Product, Quotient, Scaled, Sum
+from ._bind import bind
 from ._combinators import Clip, Cooldown, ForSteps, Repeat, Stretch, WithWarmup
 from ._compat import cosine_decay, exponential_decay, join_schedules, linear_schedule, step_decay
 from ._config import from_config, register
@@ -17,6 +18,7 @@ from ._recipes import warmup_constant, warmup_cosine, warmup_cosine_restarts, wa
 from ._schedule import SEAM, Schedule
 from ._stairs import ExponentialDecay, MultiStepDecay, PiecewiseConstant, StepDecay
 from ._steps import StepLike, as_step
+from ._units import REST, UnboundError, Unit, epochs, frac, tokens
 
 # The seam: Schedule's operators and combinator methods build classes of higher modules (see mlxlr._schedule.Seam).
 SEAM.add = _algebra.add
@@ -31,10 +33,13 @@ SEAM.stretch = _combinators.Stretch
 SEAM.for_steps = _combinators.ForSteps
 SEAM.cooldown = _combinators.Cooldown
 SEAM.to_config = _config.to_config
+SEAM.call = _bind.call
+SEAM.operation = _bind.operation
 
 __version__ = "0.1.0"
 
 __all__ = [
+    "REST",
     "Clip",
     "Constant",
     "Cooldown",
@@ -65,11 +70,16 @@ __all__ = [
     "StepLike",
     "Stretch",
     "Sum",
+    "UnboundError",
+    "Unit",
     "WarmupStableDecay",
     "WithWarmup",
     "as_step",
+    "bind",
     "cosine_decay",
+    "epochs",
     "exponential_decay",
+    "frac",
     "from_config",
     "from_mlx_lm",
     "join_schedules",
@@ -77,6 +87,7 @@ __all__ = [
     "parse",
     "register",
     "step_decay",
+    "tokens",
     "warmup_constant",
     "warmup_cosine",
     "warmup_cosine_restarts",

@@ -15,6 +15,7 @@ from typing_extensions import override
 from ._native import Native, evaluate
 from ._schedule import Schedule, require_schedule
 from ._steps import MAX_STEP, SHAPES, as_step, decay, host_float, remaining, since
+from ._units import Unit
 from ._validate import check_choice, check_int, check_positive, check_real
 
 
@@ -57,8 +58,9 @@ class WithWarmup(Native):
     """
 
     _method = ("with_warmup", ("steps",))
+    _durations = ("steps",)
 
-    def __init__(self, schedule: Schedule, steps: int, init: float = 0.0) -> None:
+    def __init__(self, schedule: Schedule, steps: int | Unit, init: float = 0.0) -> None:
         self.schedule = require_schedule(schedule)
         self.steps = check_int("steps", steps)
         self.init = check_real("init", init)
@@ -259,8 +261,9 @@ class ForSteps(Native):
     """
 
     _method = ("for_steps", ("n",))
+    _durations = ("n",)
 
-    def __init__(self, schedule: Schedule, n: int) -> None:
+    def __init__(self, schedule: Schedule, n: int | Unit) -> None:
         self.schedule = require_schedule(schedule)
         self.n = check_int("n", n)
 
@@ -295,7 +298,7 @@ class Cooldown(Native):
     :class:`~mlxlr.ScheduledOptimizer` keeps only the step in its state, a
     run resumed with ``schedule.cooldown(...)`` in place of ``schedule``
     follows the new schedule from the resumed step (``docs/units.md``).
-    Built by :meth:`Schedule.cooldown`.
+    Built by :meth:`Schedule.cooldown`; ``at`` and ``steps`` take units.
 
     Args:
         schedule: The schedule to follow until ``at``.
@@ -314,8 +317,11 @@ class Cooldown(Native):
     """
 
     _method = ("cooldown", ("at", "steps"))
+    _durations = ("at", "steps")
 
-    def __init__(self, schedule: Schedule, at: int, steps: int, shape: str = "linear", end: float = 0.0) -> None:
+    def __init__(
+        self, schedule: Schedule, at: int | Unit, steps: int | Unit, shape: str = "linear", end: float = 0.0
+    ) -> None:
         self.schedule = require_schedule(schedule)
         self.at_step = check_int("at", at, minimum=0)  # not `at`: that is Schedule.at
         self.steps = check_int("steps", steps)

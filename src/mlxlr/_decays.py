@@ -15,6 +15,7 @@ from typing_extensions import override
 
 from ._native import Native
 from ._steps import SHAPES, decay, remaining, since
+from ._units import Unit
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real
 
 
@@ -47,8 +48,9 @@ class Linear(Native):
     """
 
     _stackable = True
+    _durations = ("steps",)
 
-    def __init__(self, init: float, end: float, steps: int) -> None:
+    def __init__(self, init: float, end: float, steps: int | Unit) -> None:
         self.init = check_real("init", init)
         self.end = check_real("end", end)
         self.steps = check_int("steps", steps)
@@ -98,8 +100,9 @@ class CosineDecay(Native):
     """
 
     _stackable = True
+    _durations = ("decay_steps",)
 
-    def __init__(self, init: float, decay_steps: int, end: float = 0.0) -> None:
+    def __init__(self, init: float, decay_steps: int | Unit, end: float = 0.0) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.end = check_real("end", end)
@@ -154,8 +157,10 @@ class PolynomialDecay(Native):
         1.0000 0.3250 0.1000
     """
 
+    _durations = ("decay_steps",)
+
     def __init__(
-        self, init: float, decay_steps: int, end: float = 0.0, power: float = 1.0, cycle: bool = False
+        self, init: float, decay_steps: int | Unit, end: float = 0.0, power: float = 1.0, cycle: bool = False
     ) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
@@ -206,7 +211,9 @@ class InverseTimeDecay(Native):
         0.6667 0.5714 2.0000e-08
     """
 
-    def __init__(self, init: float, decay_steps: int, decay_rate: float, staircase: bool = False) -> None:
+    _durations = ("decay_steps",)
+
+    def __init__(self, init: float, decay_steps: int | Unit, decay_rate: float, staircase: bool = False) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.decay_rate = check_positive("decay_rate", decay_rate)
@@ -248,7 +255,9 @@ class InverseSqrt(Native):
         0.500 1.000 0.500
     """
 
-    def __init__(self, init: float, warmup_steps: int, timescale: int | None = None) -> None:
+    _durations = ("warmup_steps", "timescale")
+
+    def __init__(self, init: float, warmup_steps: int | Unit, timescale: int | Unit | None = None) -> None:
         self.init = check_real("init", init)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
         self.timescale = (self.warmup_steps or 10_000) if timescale is None else check_int("timescale", timescale)
@@ -301,12 +310,14 @@ class WarmupStableDecay(Native):
         0.50 1.00 0.3675 0.00 100
     """
 
+    _durations = ("warmup_steps", "stable_steps", "decay_steps")
+
     def __init__(
         self,
         peak: float,
-        warmup_steps: int,
-        stable_steps: int,
-        decay_steps: int,
+        warmup_steps: int | Unit,
+        stable_steps: int | Unit,
+        decay_steps: int | Unit,
         init: float = 0.0,
         end: float = 0.0,
         decay_shape: str = "linear",
