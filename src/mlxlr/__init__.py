@@ -10,6 +10,7 @@ from ._cycles import CosineRestarts, Cyclic, OneCycle, OneCycleMomentum
 from ._decays import CosineDecay, InverseSqrt, InverseTimeDecay, Linear, PolynomialDecay, WarmupStableDecay
 from ._expr import ParseError, parse
 from ._join import Join
+from ._lint import LintWarning, lint
 from ._mlx_lm import from_mlx_lm
 from ._native import Constant, Lambda
 from ._optimizer import ScheduledOptimizer
@@ -53,6 +54,7 @@ __all__ = [
     "Join",
     "Lambda",
     "Linear",
+    "LintWarning",
     "MultiStepDecay",
     "OneCycle",
     "OneCycleMomentum",
@@ -84,6 +86,7 @@ __all__ = [
     "from_mlx_lm",
     "join_schedules",
     "linear_schedule",
+    "lint",
     "parse",
     "register",
     "step_decay",
