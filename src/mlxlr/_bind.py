@@ -399,6 +399,18 @@ def _chain(value: Schedule | float) -> list[Schedule | float]:
     return [value]
 
 
+def needs(schedule: Schedule) -> dict[str, list[Unit]]:
+    """What binding ``schedule`` takes: ``{"total_steps": [frac(0.05), REST], ...}`` in that order; ``{}`` in steps."""
+    if not isinstance(schedule, Unbound):
+        return {}
+    out: dict[str, list[Unit]] = {}
+    for name in ("total_steps", "steps_per_epoch", "tokens_per_step"):
+        units = list(dict.fromkeys(u for u in schedule._units if u.needs == name))
+        if units:
+            out[name] = units
+    return out
+
+
 def bind(
     schedule: Schedule,
     total_steps: int | None = None,
