@@ -112,6 +112,8 @@ def test_without_a_run_only_the_values():
 def test_units_are_bound_first():
     lr = mlxlr.Linear(0.0, 1e-3, epochs(1)) >> mlxlr.CosineDecay(1e-3, REST)
     assert mlxlr.lint(lr, total_steps=1000, steps_per_epoch=100) == []
+    bound = lr.bind(total_steps=1000, steps_per_epoch=100)  # checked against another run: no rebinding
+    assert mlxlr.lint(bound, total_steps=2000)[0].startswith("the schedule ends at step 1,000, before the run")
     with pytest.raises(mlxlr.UnboundError, match=r"REST needs total_steps; epochs\(1\) needs steps_per_epoch"):
         mlxlr.lint(lr)
 

@@ -59,7 +59,8 @@ def lint(
 
     Without ``total_steps`` only the values are examined: over the schedule's
     duration, or its first million steps when it has none. A schedule written
-    in units is bound first (:meth:`~mlxlr.Schedule.bind`). The values are read
+    in units is bound first (:meth:`~mlxlr.Schedule.bind`); a bound one is
+    checked against this run, whatever run it was bound for. The values are read
     vectorized, never step by step: every step up to 2**20 steps, a sample beyond.
 
     Args:
@@ -87,7 +88,8 @@ def lint(
     """
     s = require_schedule(schedule)
     binding = Binding.of(total_steps, steps_per_epoch, tokens_per_step)
-    s = s.bind(total_steps, steps_per_epoch, tokens_per_step)
+    if not s.bound:  # a bound one is checked against this run, whatever it was bound for
+        s = s.bind(total_steps, steps_per_epoch, tokens_per_step)
     total = binding.total_steps
     if not jump > 1.0:
         raise ValueError(f"jump must be a factor > 1, got {jump!r}")
