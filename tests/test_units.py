@@ -15,6 +15,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlxlr
+from examples import trees
 from mlxlr import REST, epochs, frac, tokens
 from mlxlr import testing as mt
 from test_kernels import compiled_training_step, kernels
@@ -489,3 +490,44 @@ def test_plain_arguments_are_checked_at_construction():
 def test_the_fraction_as_written_even_near_a_half():
     # 0.35 * 10 is 3.4999999999999996 in floats; as written it is 3.5, which rounds up.
     assert mlxlr.Linear(0, 1, frac(0.35)).bind(total_steps=10).steps == 4
+
+
+# Random trees with units spliced in. -------------------------------------------------------------------
+
+SPLICES = [
+    ("warmup", lambda s, d: s.with_warmup(d)),
+    ("for_steps", lambda s, d: s.for_steps(d)),
+    ("cooldown", lambda s, d: s.cooldown(d, d, shape="cosine")),
+    ("after", lambda s, d: mlxlr.Linear(0.0, 1.0, d) >> s),
+    ("before", lambda s, d: s.for_steps(17) >> mlxlr.Linear(1.0, 0.0, d)),
+    ("times", lambda s, d: s * mlxlr.Linear(1.0, 0.5, d)),
+    ("plus", lambda s, d: 1 - (s + mlxlr.Linear(0.0, 1.0, d) / 4)),
+    ("join", lambda s, d: mlxlr.Join([s, mlxlr.Constant(0.5)], [d])),
+]
+
+
+@settings(max_examples=40, deadline=None)
+@given(
+    tree=trees(max_leaves=4),
+    splice=st.sampled_from(SPLICES),
+    p=st.floats(0.001, 1.0),
+    total=st.integers(1, 10**7),
+)
+def test_units_spliced_into_random_trees_bind_to_the_tree_in_steps(tree, splice, p, total):
+    _, build = splice
+    units = build(tree, frac(p))
+    steps = build(tree, nearest(float(repr(p)) * total))
+    assert not units.bound
+    assert mlxlr.parse(repr(units)) == units
+    assert mlxlr.from_config(json.loads(json.dumps(units.to_config()))) == units
+    bound = units.bind(total_steps=total)
+    assert bound == steps and repr(bound) == repr(steps)
+    t = mx.array([0, 1, 16, 17, total // 2, total, 2 * total + 5], dtype=mx.int64)
+    np.testing.assert_array_equal(np.array(bound(t)), np.array(steps(t)))
+
+
+def test_unbound_schedules_copy_and_pickle():
+    s = mlxlr.Linear(0.0, 1.0, frac(0.1)) >> mlxlr.CosineDecay(1.0, REST)
+    for other in (copy.copy(s), copy.deepcopy(s), pickle.loads(pickle.dumps(s))):
+        assert other == s and not other.bound
+        assert other.bind(total_steps=100) == s.bind(total_steps=100)

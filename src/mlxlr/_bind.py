@@ -277,9 +277,10 @@ class Call(Unbound):
 
     def __getattr__(self, name: str) -> Any:
         """The recorded class's own methods that build schedules (``OneCycle.momentum``), on this stand-in."""
-        method = None if name.startswith("_") else inspect.getattr_static(self.cls, name, None)
+        cls = self.__dict__.get("cls")  # absent while copy and pickle rebuild the object
+        method = None if cls is None or name.startswith("_") else inspect.getattr_static(cls, name, None)
         if not inspect.isfunction(method) or hasattr(Schedule, name):
-            raise AttributeError(f"{type(self).__name__} of {self.cls.__name__} has no attribute {name!r}")
+            raise AttributeError(f"an unbound {getattr(cls, '__name__', 'schedule')} has no attribute {name!r}")
         return types.MethodType(method, self)  # e.g. OneCycle.momentum(self) builds OneCycleMomentum(self): unbound
 
     @override
