@@ -40,7 +40,6 @@ SEAM.operation = _bind.operation
 __version__ = "0.1.0"
 
 __all__ = [
-    "REST",
     "Clip",
     "Constant",
     "Cooldown",
@@ -63,6 +62,7 @@ __all__ = [
     "PolynomialDecay",
     "Product",
     "Quotient",
+    "REST",
     "ReduceOnPlateau",
     "Repeat",
     "Scaled",

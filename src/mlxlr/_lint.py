@@ -87,12 +87,12 @@ def lint(
         the value is 0 for 1,000 steps, from step 1,000 to step 1,999
     """
     s = require_schedule(schedule)
+    if not jump > 1.0:
+        raise ValueError(f"jump must be a factor > 1, got {jump!r}")
     binding = Binding.of(total_steps, steps_per_epoch, tokens_per_step)
     if not s.bound:  # a bound one is checked against this run, whatever it was bound for
         s = s.bind(total_steps, steps_per_epoch, tokens_per_step)
     total = binding.total_steps
-    if not jump > 1.0:
-        raise ValueError(f"jump must be a factor > 1, got {jump!r}")
     duration = s.duration
     if total is not None:
         horizon = total
