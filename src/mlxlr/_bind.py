@@ -172,7 +172,7 @@ class Unbound(Schedule):
         operation, whose errors are raised.
         """
         children = list(self._operands())
-        self._units = tuple(u for name, value in self._params.items() for u in _own_units(value)) + tuple(
+        self._units = tuple(u for value in self._params.values() for u in units_in(value)) + tuple(
             u for c in children for u in c._units
         )
         self._rests = sum(u.kind == "rest" for u in self._units)
@@ -194,7 +194,10 @@ class Unbound(Schedule):
                 text = str(error)
                 if holding is not None and any(re.search(rf"\b{re.escape(n)}\b", text) for n in holding):
                     break  # about the stand-in steps: bind will tell
-                raise type(error)(self._restore(text, children)) from None
+                restored = self._restore(text, children)
+                if restored == text:
+                    raise
+                raise _retold(error, restored) from None
             if not complete:
                 break
             probes.append(probe)
@@ -217,8 +220,12 @@ class Unbound(Schedule):
         return text
 
 
-def _own_units(value: Any) -> list[Unit]:
-    return units_in(value)
+def _retold(error: Exception, text: str) -> Exception:
+    """``error`` with another message, of the same type where that type takes one; else the original."""
+    try:
+        return type(error)(text)
+    except Exception:  # an exception type of a user's class with another constructor
+        return error
 
 
 def _probe(node: Unbound, k: int) -> Schedule | None:
