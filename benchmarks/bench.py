@@ -17,8 +17,9 @@ seconds and reported as skipped beyond it.
 
 Sections (``--only``): ``train`` (compiled training steps), ``traces`` (how
 often the compiled step is traced over 1000 steps), ``scalar`` (one schedule
-value, eager and compiled), ``first`` (first compiled call) and ``values``
-(``values(10**6)`` beside NumPy).
+value, eager and compiled), ``first`` (first compiled call), ``values``
+(``values(10**6)`` beside NumPy) and ``units`` (a recipe written in fractions
+of the run and bound, beside the same recipe written in steps).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from mlx.utils import tree_flatten  # noqa: E402
 
 import mlxlr  # noqa: E402
 
-SECTIONS = ("train", "traces", "scalar", "first", "values")
+SECTIONS = ("train", "traces", "scalar", "first", "values", "units")
 TOTAL, WARMUP, PEAK, FLOOR = 10_000, 1_000, 3e-4, 3e-5
 PIECE = 100  # steps per piece of the joins of the scalar benchmark
 SIZES = (10, 100, 1000)
@@ -180,14 +181,16 @@ LABELS = {
 }
 
 
-def train_step(model_name: str, opt_name: str) -> tuple[Callable[[], object], list[int]]:
+def train_step(
+    model_name: str, opt_name: str, make: Callable[[], optim.Optimizer] | None = None
+) -> tuple[Callable[[], object], list[int]]:
     """A compiled AdamW step on fresh (but always the same) weights and data; and its trace counter."""
     build, shape = MODELS[model_name]
     mx.random.seed(0)
     model = build()
     x = mx.random.normal(shape)
     y = mx.random.normal(shape)
-    opt = OPTIMIZERS[opt_name]()
+    opt = (make or OPTIMIZERS[opt_name])()
     opt.init(model.trainable_parameters())
     mx.eval(model.parameters(), opt.state, x, y)  # evaluated before compiling: traced once, not twice
     loss_and_grad = nn.value_and_grad(model, lambda m, x, y: nn.losses.mse_loss(m(x), y))
@@ -446,6 +449,46 @@ def bench_values(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
+# Units of a run. ----------------------------------------------------------------------------
+
+
+def units_lr() -> mlxlr.Schedule:
+    """:func:`ours_lr` written in fractions of the run (warmup ``frac(0.1)``, then ``REST``), bound."""
+    recipe = mlxlr.Linear(0.0, PEAK, mlxlr.frac(WARMUP / TOTAL)) >> mlxlr.CosineDecay(PEAK, mlxlr.REST, FLOOR)
+    bound = recipe.bind(total_steps=TOTAL)
+    assert bound == ours_lr(), (bound, ours_lr())  # the same tree: the ratios below should be 1
+    return bound
+
+
+def bench_units(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    sides = {"steps": ours_lr(), "bound": units_lr()}
+    t = mx.array(TOTAL // 2 + 37, dtype=mx.uint64)
+    items: dict[str, Callable[[], object]] = {}
+    for name, s in sides.items():
+        fn = mx.compile(lambda step, s=s: s(step))
+        items[f"eager {name}"] = lambda s=s: mx.eval(s(t))
+        items[f"compiled {name}"] = lambda fn=fn: mx.eval(fn(t))
+        items[f"values {name}"] = lambda s=s: mx.eval(s.values(10**6))
+    times = interleave(items, max(cfg.reps, 21), cfg.target)
+    model_name = next(iter(MODELS))
+    steps = {
+        name: train_step(
+            model_name,
+            "mlxlr",
+            lambda s=s: mlxlr.ScheduledOptimizer(optim.AdamW(learning_rate=0.0, weight_decay=0.01), learning_rate=s),
+        )[0]
+        for name, s in sides.items()
+    }
+    train_times = interleave({f"train {n}": fn for n, fn in steps.items()}, cfg.train_reps, cfg.train_target)
+    label = "Linear(frac(0.1)) >> CosineDecay(REST) bound / the same in steps"
+    return [
+        ratio_row(f"{label}: one value, eager", times, "eager bound", "eager steps"),
+        ratio_row(f"{label}: one value, compiled", times, "compiled bound", "compiled steps"),
+        ratio_row(f"{label}: values(10**6)", times, "values bound", "values steps"),
+        ratio_row(f"{label}: compiled training step, {model_name}", train_times, "train bound", "train steps"),
+    ]
+
+
 # Report. -------------------------------------------------------------------------------
 
 
@@ -476,6 +519,7 @@ TITLES = {
     "scalar": "One schedule value at a uint64 step (ratio min median max; median call times a / b)",
     "first": "First compiled call in a fresh process, empty kernel cache (ratio min median max; times a / b)",
     "values": "values(10**6) beside the same formula in NumPy (ratio min median max; times a / b)",
+    "units": "A recipe in fractions of the run, bound, beside it in steps (ratio min median max; times a / b)",
 }
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "train": bench_train,
@@ -483,6 +527,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "scalar": bench_scalar,
     "first": bench_first,
     "values": bench_values,
+    "units": bench_units,
 }
 
 

@@ -94,6 +94,10 @@ EXAMPLES: list[mlxlr.Schedule] = [
     mlxlr.Constant(1e-3).for_steps(20) >> _cos,
     mlxlr.ForSteps(mlxlr.ExponentialDecay(1.0, 0.9), n=50),
     (2 * _cos).clip(hi=5e-4).repeat(2) >> mlxlr.Constant(0.0),
+    mlxlr.Constant(3e-4).cooldown(150, 40),
+    _cos.cooldown(30, 20, shape="1-sqrt", end=1e-5),
+    (_warm >> _cos).cooldown(0, 50, shape="cosine"),
+    mlxlr.Cooldown(mlxlr.ExponentialDecay(1.0, 0.99), at=100, steps=60),
     # The catalogue's table (tests/catalogue.py): every family beside its reference formula.
     *(schedule for _, schedule, _, _ in CASES),
 ]

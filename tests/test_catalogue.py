@@ -105,7 +105,7 @@ ELSEWHERE = {
     "ReduceOnPlateau": "tests/test_plateau.py (PyTorch's decisions)",
 }
 ALGEBRA = {mlxlr.Sum, mlxlr.Product, mlxlr.Scaled, mlxlr.Quotient, mlxlr.Join, mlxlr.Clip, mlxlr.ForSteps}
-ALGEBRA |= {mlxlr.Repeat, mlxlr.Stretch, mlxlr.WithWarmup}
+ALGEBRA |= {mlxlr.Repeat, mlxlr.Stretch, mlxlr.WithWarmup, mlxlr.Cooldown}
 
 
 def test_every_family_has_a_row_in_the_table() -> None:

@@ -35,6 +35,16 @@ def warmed(steps: int, init: float, inner: Callable[[int], float]) -> Callable[[
     return lambda t: init + (inner(0) - init) * t / steps if t < steps else inner(t - steps)
 
 
+def cooled(inner: Callable[[int], float], at: int, steps: int, shape: str, end: float) -> Callable[[int], float]:
+    start = inner(at)
+    f = {
+        "linear": lambda p: 1 - p,
+        "cosine": lambda p: 0.5 * (1 + math.cos(math.pi * p)),
+        "1-sqrt": lambda p: 1 - math.sqrt(p),
+    }[shape]
+    return lambda t: inner(t) if t < at else end + (start - end) * f(min(t - at, steps) / steps)
+
+
 CASES: list[tuple[str, mlxlr.Schedule, Callable[[int], float], int]] = [
     (
         "warmup",
@@ -76,6 +86,37 @@ CASES: list[tuple[str, mlxlr.Schedule, Callable[[int], float], int]] = [
     ("stretch-third", mlxlr.Linear(1.0, 0.0, 9).repeat().stretch(1 / 3), lambda t: line(1.0, 0.0, 9)(3 * t % 9), 9),
     ("stretch-tenth", mlxlr.Linear(0.0, 1.0, 100).stretch(0.1), lambda t: line(0.0, 1.0, 100)(10 * t), 10),
     ("for-steps", mlxlr.Linear(0.0, 1.0, 10).for_steps(4), lambda t: line(0.0, 1.0, 10)(min(t, 4)), 4),
+    (
+        "cooldown",
+        mlxlr.Constant(2.0).cooldown(30, 20),
+        cooled(lambda t: 2.0, 30, 20, "linear", 0.0),
+        50,
+    ),
+    (
+        "cooldown-cosine",
+        mlxlr.CosineDecay(1.0, 100, end=0.1).cooldown(40, 25, shape="cosine", end=0.05),
+        cooled(cosine(1.0, 100, 0.1), 40, 25, "cosine", 0.05),
+        65,
+    ),
+    (
+        "cooldown-1-sqrt",
+        mlxlr.Linear(0.0, 1.0, 10).cooldown(7, 13, shape="1-sqrt"),
+        cooled(line(0.0, 1.0, 10), 7, 13, "1-sqrt", 0.0),
+        20,
+    ),
+    ("cooldown-at-0", mlxlr.Constant(1.0).cooldown(0, 9, end=0.5), cooled(lambda t: 1.0, 0, 9, "linear", 0.5), 9),
+    (
+        "cooldown-rising",
+        mlxlr.Constant(1e-6).cooldown(5, 10, shape="1-sqrt", end=1.0),
+        cooled(lambda t: 1e-6, 5, 10, "1-sqrt", 1.0),
+        15,
+    ),
+    (
+        "cooldown-long",
+        mlxlr.Constant(1.0).cooldown(10**9, 2 * 10**9, shape="cosine"),
+        cooled(lambda t: 1.0, 10**9, 2 * 10**9, "cosine", 0.0),
+        10,
+    ),
     ("for-steps-const", mlxlr.Constant(0.5).for_steps(3), lambda t: 0.5, 3),
     (
         "nested",

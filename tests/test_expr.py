@@ -146,7 +146,7 @@ def error(text):
         ("", "empty expression", 1),
         ("é + Cosine(1)", "unknown name 'é'", 1),
         ("Constant(1) + Cösine(1)", "unknown name 'Cösine'", 15),
-        ("Linear(0, 1, 2).at(3)", "the method 'at' is not allowed (allowed: clip, for_steps", 16),
+        ("Linear(0, 1, 2).at(3)", "the method 'at' is not allowed (allowed: clip, cooldown, for_steps", 16),
         ("Linear(0, 1, 2).repeat(0)", ".repeat: times must be a positive int, got 0", 24),
         ("Lambda(1)", "Lambda: fn must be a callable", 8),
     ],

@@ -94,3 +94,28 @@ def test_a_whole_training_config():
 def test_errors(config, error, message):
     with pytest.raises(error, match=message):
         mlxlr.from_mlx_lm(config)
+
+
+@pytest.mark.parametrize("config", CONFIGS, ids=lambda c: f"{c['name']}-warmup{c.get('warmup', 0)}")
+def test_grad_accumulation_converts_iterations_to_updates(config):
+    """With k iterations an update, each duration is the nearest whole number of updates (halves up, at least 1)."""
+    k = 8
+    durations = {"cosine_decay": (1,), "exponential_decay": (), "linear_schedule": (2,), "step_decay": (2,)}
+    converted = dict(config)
+    converted["arguments"] = [
+        max(1, math.floor(a / k + 0.5)) if i in durations[config["name"]] else a
+        for i, a in enumerate(config["arguments"])
+    ]
+    if config.get("warmup"):
+        converted["warmup"] = max(1, math.floor(config["warmup"] / k + 0.5))
+    assert mlxlr.from_mlx_lm(config, grad_accumulation_steps=k) == mlxlr.from_mlx_lm(converted)
+    assert mlxlr.from_mlx_lm(config, grad_accumulation_steps=1) == mlxlr.from_mlx_lm(config)
+    assert mlxlr.from_mlx_lm(config, grad_accumulation_steps=None) == mlxlr.from_mlx_lm(config)
+
+
+def test_grad_accumulation_in_a_whole_training_config():
+    training = {"learning_rate": 1e-4, "grad_accumulation_steps": 4, "lr_schedule": CONFIGS[0]}
+    assert mlxlr.from_mlx_lm(training, grad_accumulation_steps=training["grad_accumulation_steps"]).boundaries == (26,)
+    assert mlxlr.from_mlx_lm(training).boundaries == (101,)  # mlx-lm's own values by default
+    with pytest.raises(ValueError, match=r"grad_accumulation_steps must be a positive int, got 0"):
+        mlxlr.from_mlx_lm(training, grad_accumulation_steps=0)

@@ -26,9 +26,11 @@ from typing import Any, NoReturn, TextIO, cast
 
 import mlx.core as mx
 
+from ._bind import needs
 from ._config import from_config
 from ._expr import parse
 from ._join import Join
+from ._lint import lint
 from ._mlx_lm import from_mlx_lm
 from ._plotting import MAX_POINTS as MAX_POINTS  # a plot samples at most this many steps, as a picture does
 from ._plotting import sample_steps
@@ -136,6 +138,7 @@ def _parser() -> _Parser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _source_arguments(plot)
+    _run_arguments(plot)
     plot.add_argument("--steps", type=_count, metavar="N", help="steps 0 .. N-1 (default: duration + 1)")
     plot.add_argument("--out", metavar="FILE", help="write an image (.png, .svg or .pdf; needs matplotlib)")
     plot.add_argument("--csv", action="store_true", help="print step,value rows instead of a plot")
@@ -151,6 +154,7 @@ def _parser() -> _Parser:
     )
     _source_arguments(show)
     show.set_defaults(command=_show)
+    _add_lint(sub)
     return parser
 
 
@@ -241,7 +245,7 @@ def read_config(path: Path) -> Schedule:
         data = _load_yaml(path, text)
     if isinstance(data, str):
         return parse(data)
-    if isinstance(data, dict) and "type" in data:
+    if isinstance(data, dict) and ("type" in data or "operator" in data):  # "operator": a schedule in units
         return from_config(data)
     if isinstance(data, dict) and ("lr_schedule" in data or "name" in data):
         return from_mlx_lm(data)
@@ -289,7 +293,7 @@ def _show(args: argparse.Namespace) -> int:
 
 
 def _plot(args: argparse.Namespace) -> int:
-    schedule = _schedule(args)
+    schedule = _bound(_schedule(args), args)
     if args.every is not None and not args.csv:
         raise InputError("--every goes with --csv")
     if args.csv and args.out is not None:
@@ -528,3 +532,71 @@ def _write_image(schedule: Schedule, steps: int, path: Path) -> None:
     ax.yaxis.set_major_formatter(ticker.EngFormatter())
     ax.grid(True, alpha=0.3)
     fig.savefig(path)
+
+
+# Units of a run: binding, and the lint. ------------------------------------------------------------------
+
+_RUN_FLAGS = {
+    "total_steps": "--total-steps",
+    "steps_per_epoch": "--steps-per-epoch",
+    "tokens_per_step": "--tokens-per-step",
+}
+LINT_EPILOG = """\
+examples:
+  mlxlr lint "Linear(0, 3e-4, steps=frac(0.05)) >> CosineDecay(3e-4, decay_steps=REST)" --total-steps 100000
+  mlxlr lint --config schedule.yaml --total-steps 20000 --steps-per-epoch 500
+
+exit status: 0 without findings, 1 with findings (one a line), 2 on bad input.
+"""
+
+
+def _run_arguments(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--total-steps", type=_count, metavar="N", help="optimizer updates in the run (binds frac(...) and REST)"
+    )
+    parser.add_argument("--steps-per-epoch", type=_count, metavar="N", help="optimizer updates per epoch (epochs)")
+    parser.add_argument("--tokens-per-step", type=_amount, metavar="N", help="tokens per optimizer update (tokens)")
+
+
+def _amount(text: str) -> float:
+    """A positive number: ``4096``, ``3.2e6``."""
+    try:
+        value = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}") from None
+    if not (value > 0 and math.isfinite(value)):
+        raise argparse.ArgumentTypeError(f"expected a positive number, got {text!r}")
+    return int(value) if value.is_integer() else value
+
+
+def _bound(schedule: Schedule, args: argparse.Namespace) -> Schedule:
+    """The schedule bound to the run's numbers; an unbound one without them is one line of bad input."""
+    given = {name: getattr(args, name) for name in _RUN_FLAGS}
+    missing = {name: units for name, units in needs(schedule).items() if given[name] is None}
+    if missing:
+        units = ", ".join(repr(u) for group in missing.values() for u in group)
+        flags = " and ".join(f"{_RUN_FLAGS[name]} N" for name in missing)
+        raise InputError(f"the schedule is written in units ({units}): give {flags} to bind it")
+    return schedule.bind(**given)
+
+
+def _add_lint(sub: Any) -> None:
+    parser = sub.add_parser(
+        "lint",
+        help="name what is likely off in a learning-rate schedule for a run",
+        description="Name what is likely off in a learning-rate schedule for a run of --total-steps updates "
+        "(see mlxlr.lint): one finding a line.",
+        epilog=LINT_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    _source_arguments(parser)
+    _run_arguments(parser)
+    parser.set_defaults(command=_lint)
+
+
+def _lint(args: argparse.Namespace) -> int:
+    schedule = _bound(_schedule(args), args)
+    findings = lint(schedule, args.total_steps, args.steps_per_epoch, args.tokens_per_step)
+    for finding in findings:
+        print(finding)
+    return 1 if findings else 0

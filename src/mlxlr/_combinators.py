@@ -1,4 +1,4 @@
-"""Combinators: what ``Schedule.with_warmup``, ``clip``, ``repeat``, ``stretch`` and ``for_steps`` build.
+"""Combinators: what ``Schedule.with_warmup``, ``clip``, ``repeat``, ``stretch``, ``for_steps`` and ``cooldown`` build.
 
 Each wraps one schedule and prints as the method call that built it
 (``Linear(...).clip(hi=0.5)``), so the expression reads back as it was written.
@@ -14,8 +14,9 @@ from typing_extensions import override
 
 from ._native import Native, evaluate
 from ._schedule import Schedule, require_schedule
-from ._steps import MAX_STEP, host_float, remaining, since
-from ._validate import check_int, check_positive, check_real
+from ._steps import MAX_STEP, SHAPES, as_step, decay, host_float, remaining, since
+from ._units import Unit
+from ._validate import check_choice, check_int, check_positive, check_real
 
 
 def _bounded(schedule: Schedule, method: str) -> int:
@@ -57,8 +58,9 @@ class WithWarmup(Native):
     """
 
     _method = ("with_warmup", ("steps",))
+    _durations = ("steps",)
 
-    def __init__(self, schedule: Schedule, steps: int, init: float = 0.0) -> None:
+    def __init__(self, schedule: Schedule, steps: int | Unit, init: float = 0.0) -> None:
         self.schedule = require_schedule(schedule)
         self.steps = check_int("steps", steps)
         self.init = check_real("init", init)
@@ -259,8 +261,9 @@ class ForSteps(Native):
     """
 
     _method = ("for_steps", ("n",))
+    _durations = ("n",)
 
-    def __init__(self, schedule: Schedule, n: int) -> None:
+    def __init__(self, schedule: Schedule, n: int | Unit) -> None:
         self.schedule = require_schedule(schedule)
         self.n = check_int("n", n)
 
@@ -274,4 +277,71 @@ class ForSteps(Native):
         return evaluate(self.schedule, mx.minimum(since(t, start), self.n))
 
 
-__all__ = ["Clip", "ForSteps", "Repeat", "Stretch", "WithWarmup"]
+@final
+class Cooldown(Native):
+    r"""A schedule until step ``at``, then a decay from its value there to ``end`` over ``steps`` steps.
+
+    With ``A = at``, ``S = steps``, ``v_A = s(A)`` and ``p = min(t - A, S) / S``:
+
+    .. math::
+        v(t) = \begin{cases}
+            s(t) & t < A \\
+            \text{end} + (v_A - \text{end})\, f(p) & t \ge A
+        \end{cases}
+        \qquad f(p) = 1 - p, \;\; \tfrac12 (1 + \cos \pi p), \;\; 1 - \sqrt{p}
+
+    for ``shape`` ``"linear"``, ``"cosine"`` or ``"1-sqrt"``: the cooldown of a
+    warmup-stable-decay run, started from any step of any schedule (a
+    checkpoint of a constant or a cosine run, say; transformers #35453,
+    OLMo-core #419). ``s(A)`` is read once, at construction; ``end`` holds
+    from step ``A + S`` on, which is the duration. Since a
+    :class:`~mlxlr.ScheduledOptimizer` keeps only the step in its state, a
+    run resumed with ``schedule.cooldown(...)`` in place of ``schedule``
+    follows the new schedule from the resumed step (``docs/units.md``).
+    Built by :meth:`Schedule.cooldown`; ``at`` and ``steps`` take units.
+
+    Args:
+        schedule: The schedule to follow until ``at``.
+        at: The step where the cooldown starts (0: at once).
+        steps: The cooldown's length in steps.
+        shape: ``"linear"``, ``"cosine"`` or ``"1-sqrt"``.
+        end: The value at the end of the cooldown, and after.
+
+    Example:
+        >>> import mlxlr
+        >>> s = mlxlr.Constant(1.0).cooldown(80, 20, shape="1-sqrt")
+        >>> s
+        Constant(value=1.0).cooldown(80, 20, shape='1-sqrt')
+        >>> print(f"{s.at(79):.2f} {s.at(80):.2f} {s.at(85):.2f} {s.at(100):.2f} {s.duration}")
+        1.00 1.00 0.50 0.00 100
+    """
+
+    _method = ("cooldown", ("at", "steps"))
+    _durations = ("at", "steps")
+
+    def __init__(
+        self, schedule: Schedule, at: int | Unit, steps: int | Unit, shape: str = "linear", end: float = 0.0
+    ) -> None:
+        self.schedule = require_schedule(schedule)
+        self.at_step = check_int("at", at, minimum=0)  # not `at`: that is Schedule.at
+        self.steps = check_int("steps", steps)
+        self.shape = check_choice("shape", shape, SHAPES)
+        self.end = check_real("end", end)
+        self._start = host_float(evaluate(self.schedule, as_step(self.at_step)))
+
+    @property
+    @override
+    def duration(self) -> int:
+        return self.at_step + self.steps
+
+    @override
+    def formula(self, t: mx.array, start: int = 0) -> mx.array:
+        x = since(t, start)
+        done, left = remaining(since(x, self.at_step), self.steps)
+        out = decay(self.shape, self._start, self.end, done, left)
+        if self.at_step == 0:
+            return out
+        return mx.where(x < self.at_step, evaluate(self.schedule, x), out)
+
+
+__all__ = ["Clip", "Cooldown", "ForSteps", "Repeat", "Stretch", "WithWarmup"]

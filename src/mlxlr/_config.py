@@ -18,12 +18,19 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from . import _algebra, _combinators, _compat, _cycles, _decays, _join, _native, _plateau, _recipes, _stairs
+from ._bind import OPERATORS, Call, Operation, operation
 from ._schedule import Schedule, signature
+from ._units import KINDS, REST, Unit, epochs, frac, tokens
 
 S = TypeVar("S", bound=Schedule)
 
 TYPE_KEY = "type"
 """The key of a config that names the class."""
+UNIT_KEY = "unit"
+"""The key of a unit's config: ``{"unit": "frac", "value": 0.05}``, ``{"unit": "rest"}``."""
+OPERATOR_KEY = "operator"
+"""The key of an unbound operation's config: ``{"operator": ">>", "operands": [...]}``."""
+_UNITS: dict[str, Callable[[Any], Unit]] = {"frac": frac, "epochs": epochs, "tokens": tokens}
 
 _REGISTERED: dict[str, type[Schedule]] = {}
 
@@ -159,9 +166,10 @@ def is_schedule_method(cls: type[Schedule], name: str) -> bool:
     Those are the combinators (``with_warmup``, ``clip``, ...) of every
     schedule and the ones of a class (``OneCycle.momentum``). The class is one
     that an expression could build, so its methods are mlxlr's or registered.
+    ``bind`` is not one: an expression writes a schedule as it is, units and all.
     """
     method = inspect.getattr_static(cls, name, None)
-    return not name.startswith("_") and inspect.isfunction(method) and _returns_schedule(method)
+    return not name.startswith("_") and name != "bind" and inspect.isfunction(method) and _returns_schedule(method)
 
 
 def schedule_methods(cls: type[Schedule]) -> list[str]:
@@ -178,7 +186,11 @@ def to_config(schedule: Schedule) -> dict[str, Any]:
 
 
 def _encode_schedule(schedule: Schedule, classes: Mapping[str, type[Schedule]], path: str) -> dict[str, Any]:
-    cls = type(schedule)
+    if isinstance(schedule, Operation):
+        operands = schedule.operands
+        encoded = [_encode_value(v, classes, f"{path}.operands[{i}]", schedule) for i, v in enumerate(operands)]
+        return {OPERATOR_KEY: schedule.symbol, "operands": encoded}
+    cls = schedule.cls if isinstance(schedule, Call) else type(schedule)
     if classes.get(cls.__name__) is not cls:
         raise TypeError(
             f"cannot write a config of {cls.__module__}.{cls.__qualname__} ({path}): the class is not "
@@ -193,6 +205,8 @@ def _encode_schedule(schedule: Schedule, classes: Mapping[str, type[Schedule]], 
 def _encode_value(value: Any, classes: Mapping[str, type[Schedule]], path: str, owner: Schedule) -> Any:
     if isinstance(value, Schedule):
         return _encode_schedule(value, classes, path)
+    if isinstance(value, Unit):
+        return {UNIT_KEY: value.kind} if value.kind == "rest" else {UNIT_KEY: value.kind, "value": value.value}
     if value is None or isinstance(value, (bool, str)):
         return value
     if isinstance(value, numbers.Integral):
@@ -245,6 +259,8 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
 def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path: str) -> Schedule:
     if not isinstance(config, Mapping):
         raise TypeError(f"{path} must be a mapping with a {TYPE_KEY!r} key, got {config!r}")
+    if OPERATOR_KEY in config and TYPE_KEY not in config:
+        return _decode_operation(config, classes, path)
     name = config.get(TYPE_KEY)
     if not isinstance(name, str):
         raise TypeError(f"{path}.{TYPE_KEY} must name a schedule class, got {name!r}")
@@ -288,9 +304,53 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
         raise TypeError(f"{path} ({name}): {e}") from e
 
 
+def _decode_operation(config: Mapping[str, Any], classes: Mapping[str, type[Schedule]], path: str) -> Schedule:
+    """``{"operator": ">>", "operands": [...]}``: an operator on a schedule written in units."""
+    symbol = config[OPERATOR_KEY]
+    if symbol not in OPERATORS:
+        raise ValueError(f"{path}.{OPERATOR_KEY} must be one of {', '.join(map(repr, OPERATORS))}, got {symbol!r}")
+    unknown = [k for k in config if k not in (OPERATOR_KEY, "operands")]
+    if unknown:
+        raise TypeError(f"{path}: an operation has keys {OPERATOR_KEY!r} and 'operands', got {unknown[0]!r}")
+    operands = config.get("operands")
+    count = 1 if symbol == "neg" else None if symbol == ">>" else 2
+    if not isinstance(operands, list) or (len(operands) != count if count else len(operands) < 2):
+        raise TypeError(f"{path}.operands must be a list of {count or 'two or more'} operands, got {operands!r}")
+    values = [_decode_value(v, classes, f"{path}.operands[{i}]") for i, v in enumerate(operands)]
+    for i, v in enumerate(values):
+        if isinstance(v, bool) or not isinstance(v, (Schedule, int, float)):
+            raise TypeError(f"{path}.operands[{i}] must be a schedule or a number, got {v!r}")
+    if not any(isinstance(v, Schedule) and not v.bound for v in values):
+        raise ValueError(f"{path}: an operation holds a schedule written in units; write other ones as their type")
+    try:
+        return operation(symbol, *values)
+    except ValueError as e:
+        raise ValueError(f"{path} ({symbol}): {e}") from e
+    except TypeError as e:
+        raise TypeError(f"{path} ({symbol}): {e}") from e
+
+
+def _decode_unit(value: Mapping[str, Any], path: str) -> Unit:
+    """``{"unit": "frac", "value": 0.05}`` or ``{"unit": "rest"}``."""
+    kind = value[UNIT_KEY]
+    if kind not in KINDS:
+        raise ValueError(f"{path}.{UNIT_KEY} must be one of {', '.join(map(repr, KINDS))}, got {kind!r}")
+    keys = {UNIT_KEY} if kind == "rest" else {UNIT_KEY, "value"}
+    if set(value) != keys:
+        raise TypeError(f"{path}: a {kind} unit has the keys {sorted(keys)}, got {sorted(value)}")
+    if kind == "rest":
+        return REST
+    try:
+        return _UNITS[kind](value["value"])
+    except (ValueError, TypeError) as e:
+        raise type(e)(f"{path}: {e}") from e
+
+
 def _decode_value(value: object, classes: Mapping[str, type[Schedule]], path: str) -> Any:
     if isinstance(value, Mapping):
-        if TYPE_KEY in value:
+        if UNIT_KEY in value and TYPE_KEY not in value:
+            return _decode_unit(value, path)
+        if TYPE_KEY in value or OPERATOR_KEY in value:
             return _decode_schedule(value, classes, path)
         return {k: _decode_value(v, classes, f"{path}.{k}") for k, v in value.items()}
     if isinstance(value, (list, tuple)):

@@ -14,9 +14,9 @@ from typing import final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._decays import bump
 from ._native import Native
-from ._steps import MAX_STEP, IntPower, since, underflow_limit
+from ._steps import MAX_STEP, IntPower, bump, since, underflow_limit
+from ._units import Unit
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real, float32_table
 
 
@@ -55,8 +55,10 @@ class CosineRestarts(Native):
         0.50 0.024 1.00 0.50 1.00
     """
 
+    _durations = ("first_period",)
+
     def __init__(
-        self, init: float, first_period: int, period_mult: float = 1.0, end: float = 0.0, decay: float = 1.0
+        self, init: float, first_period: int | Unit, period_mult: float = 1.0, end: float = 0.0, decay: float = 1.0
     ) -> None:
         self.init = check_real("init", init)
         self.first_period = check_int("first_period", first_period)
@@ -224,10 +226,12 @@ class OneCycle(Native):
         0.040 0.9998 0.00040
     """
 
+    _durations = ("total_steps",)
+
     def __init__(
         self,
         max_value: float,
-        total_steps: int,
+        total_steps: int | Unit,
         pct_start: float = 0.3,
         div_factor: float = 25.0,
         final_div_factor: float = 1e4,
@@ -353,12 +357,14 @@ class Cyclic(Native):
         0.000 0.500 1.000 0.500 0.000 0.500 0.000
     """
 
+    _durations = ("step_size_up", "step_size_down")
+
     def __init__(
         self,
         base: float,
         max_value: float,
-        step_size_up: int,
-        step_size_down: int | None = None,
+        step_size_up: int | Unit,
+        step_size_down: int | Unit | None = None,
         mode: str = "triangular",
         gamma: float = 1.0,
     ) -> None:

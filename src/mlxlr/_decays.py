@@ -14,13 +14,9 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Native
-from ._steps import remaining, since
+from ._steps import SHAPES, decay, remaining, since
+from ._units import Unit
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real
-
-
-def bump(left: mx.array) -> mx.array:
-    """``(1 + cos(pi * (1 - left))) / 2`` as ``sin(pi/2 * left) ** 2``: no cancellation as ``left -> 0``."""
-    return mx.square(mx.sin(0.5 * math.pi * left))
 
 
 @final
@@ -52,8 +48,9 @@ class Linear(Native):
     """
 
     _stackable = True
+    _durations = ("steps",)
 
-    def __init__(self, init: float, end: float, steps: int) -> None:
+    def __init__(self, init: float, end: float, steps: int | Unit) -> None:
         self.init = check_real("init", init)
         self.end = check_real("end", end)
         self.steps = check_int("steps", steps)
@@ -103,8 +100,9 @@ class CosineDecay(Native):
     """
 
     _stackable = True
+    _durations = ("decay_steps",)
 
-    def __init__(self, init: float, decay_steps: int, end: float = 0.0) -> None:
+    def __init__(self, init: float, decay_steps: int | Unit, end: float = 0.0) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.end = check_real("end", end)
@@ -159,8 +157,10 @@ class PolynomialDecay(Native):
         1.0000 0.3250 0.1000
     """
 
+    _durations = ("decay_steps",)
+
     def __init__(
-        self, init: float, decay_steps: int, end: float = 0.0, power: float = 1.0, cycle: bool = False
+        self, init: float, decay_steps: int | Unit, end: float = 0.0, power: float = 1.0, cycle: bool = False
     ) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
@@ -211,7 +211,9 @@ class InverseTimeDecay(Native):
         0.6667 0.5714 2.0000e-08
     """
 
-    def __init__(self, init: float, decay_steps: int, decay_rate: float, staircase: bool = False) -> None:
+    _durations = ("decay_steps",)
+
+    def __init__(self, init: float, decay_steps: int | Unit, decay_rate: float, staircase: bool = False) -> None:
         self.init = check_real("init", init)
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.decay_rate = check_positive("decay_rate", decay_rate)
@@ -253,7 +255,9 @@ class InverseSqrt(Native):
         0.500 1.000 0.500
     """
 
-    def __init__(self, init: float, warmup_steps: int, timescale: int | None = None) -> None:
+    _durations = ("warmup_steps", "timescale")
+
+    def __init__(self, init: float, warmup_steps: int | Unit, timescale: int | Unit | None = None) -> None:
         self.init = check_real("init", init)
         self.warmup_steps = check_int("warmup_steps", warmup_steps, minimum=0)
         self.timescale = (self.warmup_steps or 10_000) if timescale is None else check_int("timescale", timescale)
@@ -306,12 +310,14 @@ class WarmupStableDecay(Native):
         0.50 1.00 0.3675 0.00 100
     """
 
+    _durations = ("warmup_steps", "stable_steps", "decay_steps")
+
     def __init__(
         self,
         peak: float,
-        warmup_steps: int,
-        stable_steps: int,
-        decay_steps: int,
+        warmup_steps: int | Unit,
+        stable_steps: int | Unit,
+        decay_steps: int | Unit,
         init: float = 0.0,
         end: float = 0.0,
         decay_shape: str = "linear",
@@ -322,7 +328,7 @@ class WarmupStableDecay(Native):
         self.decay_steps = check_int("decay_steps", decay_steps)
         self.init = check_real("init", init)
         self.end = check_real("end", end)
-        self.decay_shape = check_choice("decay_shape", decay_shape, ("linear", "cosine", "1-sqrt"))
+        self.decay_shape = check_choice("decay_shape", decay_shape, SHAPES)
 
     @property
     @override
@@ -333,14 +339,7 @@ class WarmupStableDecay(Native):
     def formula(self, t: mx.array, start: int = 0) -> mx.array:
         t = since(t, start)
         done, left = remaining(since(t, self.warmup_steps + self.stable_steps), self.decay_steps)
-        rising = abs(self.end) > abs(self.peak)  # then from peak: rounding at the scale of end would swamp it
-        if self.decay_shape == "linear":
-            shape = done if rising else left
-        elif self.decay_shape == "cosine":
-            shape = bump(done if rising else left)
-        else:  # 1 - sqrt(p), without its cancellation as p -> 1
-            shape = mx.sqrt(done) if rising else left / (1.0 + mx.sqrt(done))
-        out = self.peak + (self.end - self.peak) * shape if rising else self.end + (self.peak - self.end) * shape
+        out = decay(self.decay_shape, self.peak, self.end, done, left)
         if self.warmup_steps == 0:
             return out
         up, rest = remaining(t, self.warmup_steps)

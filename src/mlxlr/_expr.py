@@ -19,8 +19,10 @@ import warnings
 from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
+from ._bind import Call
 from ._config import is_schedule_method, names, schedule_methods
 from ._schedule import Schedule, signature
+from ._units import REST, Unit, epochs, frac, tokens
 
 _BINARY: dict[type[ast.operator], tuple[str, Callable[[Any, Any], Any]]] = {
     ast.Add: ("+", operator.add),
@@ -37,6 +39,9 @@ _UNARY: dict[type[ast.unaryop], tuple[str, Callable[[Any], Any]]] = {
 
 _NUMBERS = {"inf": float("inf")}
 """Names that read as numbers: ``repr(float("inf"))`` is ``inf``."""
+
+_UNITS: dict[str, Callable[[Any], Unit]] = {"frac": frac, "epochs": epochs, "tokens": tokens}
+"""The units of a run (``frac(0.05)``, ``epochs(3)``, ``tokens(375_000_000)``), and ``REST`` as a name."""
 
 _REFUSED: dict[type[ast.AST], str] = {
     ast.Lambda: "lambda",
@@ -100,7 +105,9 @@ def parse(text: str) -> Schedule:
     numbers, strings, ``None``, ``True``, ``False`` and lists; ``+ - * /``
     and unary ``-`` between schedules and numbers; ``>>`` to join schedules;
     parentheses; and combinator methods of a schedule (those that return a
-    schedule, such as ``.for_steps(n)``). A number alone is a
+    schedule, such as ``.for_steps(n)``); durations in units of a run,
+    ``frac(0.05)``, ``epochs(3)``, ``tokens(375_000_000)`` and ``REST``
+    (an unbound schedule, as ``repr`` writes it). A number alone is a
     :class:`~mlxlr.Constant`. ``parse(repr(s)) == s`` for every built-in
     schedule and combination.
 
@@ -241,6 +248,10 @@ class _Reader:
         if isinstance(node, ast.Name):
             if node.id in _NUMBERS:
                 return _NUMBERS[node.id]
+            if node.id == "REST":
+                return REST
+            if node.id in _UNITS:
+                raise self.error(f"{node.id!r} must be called: {node.id}(...)", self._start(node))
             if node.id in self.names:
                 raise self.error(f"{node.id!r} must be called: {node.id}(...)", self._start(node))
             raise self.error(f"unknown name {node.id!r}", self._start(node))
@@ -286,6 +297,11 @@ class _Reader:
             if kw.arg is None:
                 raise self.error("'**' unpacking is not allowed in a schedule expression", self._start(kw))
         func = node.func
+        if isinstance(func, ast.Name) and func.id in _UNITS and func.id not in self.names:
+            args = [self.eval(a) for a in node.args]
+            kwargs = {kw.arg: self.eval(kw.value) for kw in node.keywords if kw.arg is not None}
+            unit: Unit = self.call(node, _UNITS[func.id], func.id, args, kwargs)
+            return unit
         if isinstance(func, ast.Name):
             target = self.names.get(func.id)
             if target is None:
@@ -296,8 +312,9 @@ class _Reader:
             at = self._end(func.value)
             if not isinstance(owner, Schedule):
                 raise self.error(f"methods can only be called on a schedule, got {_kind(owner)}", at)
-            if not is_schedule_method(type(owner), func.attr):
-                allowed = ", ".join(schedule_methods(type(owner)))
+            kind = owner.cls if isinstance(owner, Call) else type(owner)  # a class called with units: its methods
+            if not is_schedule_method(kind, func.attr):
+                allowed = ", ".join(schedule_methods(kind))
                 raise self.error(f"the method {func.attr!r} is not allowed (allowed: {allowed})", at)
             target = getattr(owner, func.attr)
             label = f".{func.attr}"
@@ -370,6 +387,8 @@ def _kind(value: Value) -> str:
         return f"the string {value!r}"
     if isinstance(value, (list, tuple)):
         return "a list"
+    if isinstance(value, Unit):
+        return f"the duration {value!r}"
     return f"a value of type {type(value).__name__}"
 
 

@@ -22,6 +22,7 @@ from ._printing import PREC_ATOM, PREC_JOIN, operand
 from ._schedule import Schedule
 from ._stacking import SIDE_BY_SIDE, SLICED, Plan
 from ._steps import arange, since
+from ._units import Unit
 from ._validate import check_steps
 
 
@@ -54,7 +55,11 @@ class Join(Native):
         [1.0, 1.0, 1.0, 2.0, 2.0]
     """
 
-    def __init__(self, schedules: Sequence[Schedule | float | Callable[..., Any]], boundaries: Sequence[int]) -> None:
+    _durations = ("boundaries",)
+
+    def __init__(
+        self, schedules: Sequence[Schedule | float | Callable[..., Any]], boundaries: Sequence[int | Unit]
+    ) -> None:
         if isinstance(schedules, (str, bytes)) or not isinstance(schedules, Sequence):
             raise TypeError(f"schedules must be a list, got {schedules!r}")
         if len(schedules) == 0:

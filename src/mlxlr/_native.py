@@ -18,6 +18,7 @@ from typing_extensions import override
 
 from ._schedule import Schedule
 from ._steps import MAX_STEP, StepLike, arange, as_step, host_float, since
+from ._units import Unit
 from ._validate import check_int, check_real
 
 
@@ -130,8 +131,9 @@ class Lambda(Native):
     """
 
     _step_only = False  # the callable may read any array, a traced one inside mx.compile included
+    _durations = ("duration",)
 
-    def __init__(self, fn: Callable[[mx.array], mx.array], duration: int | None = None) -> None:
+    def __init__(self, fn: Callable[[mx.array], mx.array], duration: int | Unit | None = None) -> None:
         if not callable(fn) or isinstance(fn, type):
             raise TypeError(f"fn must be a callable step -> array, got {fn!r}")
         self.fn = fn

@@ -16,6 +16,7 @@ from ._hyper import Part, Range, attribute
 from ._native import Constant, Native, evaluate
 from ._plateau import ReduceOnPlateau
 from ._printing import float32_text
+from ._run import prepare
 from ._schedule import Schedule, walk
 from ._state import RESERVED, load
 from ._steps import as_step, host_float
@@ -68,6 +69,12 @@ class ScheduledOptimizer(optim.Optimizer):
 
         groups={"*.bias": {"weight_decay": 0.0}, "*norm*": {"weight_decay": 0.0}}
 
+    Schedules written in units of the run (``frac``, ``epochs``, ``tokens``,
+    ``REST``: ``docs/units.md``) are bound at construction to ``total_steps``,
+    ``steps_per_epoch`` and ``tokens_per_step``; with ``total_steps`` the
+    learning rate's :func:`mlxlr.lint` findings are warned once
+    (:class:`mlxlr.LintWarning`). Every step counts optimizer updates.
+
     Call ``opt.init(model.trainable_parameters())`` before compiling a
     training step: the optimizer state then has its final shape and the
     step is traced once (without it, twice: the state grows on the first call).
@@ -76,6 +83,9 @@ class ScheduledOptimizer(optim.Optimizer):
         optimizer: The optimizer to drive, constructed with plain numbers for
             the hyperparameters given here.
         groups: Glob pattern over parameter paths to hyperparameter overrides.
+        total_steps: Optimizer updates in the run, for ``frac`` and ``REST``.
+        steps_per_epoch: Optimizer updates per epoch, for ``epochs``.
+        tokens_per_step: Tokens per optimizer update, for ``tokens``.
         **schedules: Hyperparameter name to a :class:`~mlxlr.Schedule`, a
             number, or (for tuple hyperparameters) a tuple of those.
 
@@ -99,6 +109,9 @@ class ScheduledOptimizer(optim.Optimizer):
         /,
         *,
         groups: Mapping[str, Mapping[str, HyperSpec]] | None = None,
+        total_steps: int | None = None,
+        steps_per_epoch: int | None = None,
+        tokens_per_step: float | None = None,
         **schedules: HyperSpec,
     ) -> None:
         super().__init__()  # type: ignore[no-untyped-call]
@@ -106,6 +119,10 @@ class ScheduledOptimizer(optim.Optimizer):
             raise TypeError(f"optimizer must be an mlx.optimizers.Optimizer, got {optimizer!r}")
         if not schedules and not groups:
             raise ValueError("give at least one hyperparameter to schedule (or groups), got none")
+        run = (total_steps, steps_per_epoch, tokens_per_step)
+        schedules = prepare(schedules, *run)  # schedules written in units of the run, bound; the lint warned
+        if isinstance(groups, Mapping):
+            groups = {p: prepare(o, *run) if isinstance(o, Mapping) else o for p, o in groups.items()}
         self._inner = optimizer
         self._targets = list(_leaf_optimizers(optimizer))
         available = _schedulable(self._targets)

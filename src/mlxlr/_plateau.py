@@ -77,7 +77,7 @@ class ReduceOnPlateau(Native):
         if self.threshold < 0.0:
             raise ValueError(f"threshold must be >= 0, got {threshold!r}")
         self.mode = check_choice("mode", mode, ("min", "max"))
-        self.cooldown = check_int("cooldown", cooldown, minimum=0)
+        self.cooldown_length = check_int("cooldown", cooldown, minimum=0)  # not `cooldown`: Schedule.cooldown
         self.min_scale = check_real("min_scale", min_scale)
         if not 0.0 <= self.min_scale <= 1.0:
             raise ValueError(f"min_scale must be in [0, 1], got {min_scale!r}")
@@ -120,7 +120,7 @@ class ReduceOnPlateau(Native):
         bad = mx.where(cooling, 0, bad)
         reduce = bad > self.patience
         s["scale"] = mx.where(reduce, mx.maximum(s["scale"] * self.factor, self.min_scale), s["scale"])
-        s["cooldown"] = mx.where(reduce, self.cooldown, cooldown).astype(mx.int32)
+        s["cooldown"] = mx.where(reduce, self.cooldown_length, cooldown).astype(mx.int32)
         s["bad"] = mx.where(reduce, 0, bad).astype(mx.int32)
         s["best"] = best
 

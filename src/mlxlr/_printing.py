@@ -57,20 +57,26 @@ def operand(schedule: Printable, precedence: int) -> str:
     return text if schedule._precedence >= precedence else f"({text})"
 
 
-def expression(schedule: Printable, signature: inspect.Signature) -> str:
-    """The call (or method call) that builds ``schedule`` from its recorded arguments.
+def expression(
+    name: str,
+    params: Mapping[str, Any],
+    signature: inspect.Signature,
+    method: tuple[str, tuple[str, ...]] | None = None,
+) -> str:
+    """The call (or method call) of class ``name`` with the recorded arguments ``params``.
 
-    Arguments equal to their default are left out. A method call puts the
+    Arguments equal to their default are left out. A method call (``method``
+    is the method's name and the parameters it takes positionally) puts the
     first argument (the receiver) before the dot and passes the parameters
-    named in ``_method`` positionally, the others by keyword.
+    named there positionally, the others by keyword.
     """
-    params = dict(schedule._params)
-    if schedule._method is None:
-        return f"{type(schedule).__name__}({', '.join(_arguments(params, signature, ()))})"
-    name, positional = schedule._method
+    params = dict(params)
+    if method is None:
+        return f"{name}({', '.join(_arguments(params, signature, ()))})"
+    method_name, positional = method
     receiver_name = next(iter(params))
     receiver = params.pop(receiver_name)
-    return f"{operand(receiver, PREC_ATOM)}.{name}({', '.join(_arguments(params, signature, positional))})"
+    return f"{operand(receiver, PREC_ATOM)}.{method_name}({', '.join(_arguments(params, signature, positional))})"
 
 
 def _arguments(params: Mapping[str, Any], signature: inspect.Signature, positional: tuple[str, ...]) -> list[str]:

@@ -20,6 +20,7 @@ import mlx.core as mx
 
 from . import _printing
 from ._steps import StepLike, arange, host_float
+from ._units import Binding, Unit, check_rebinding
 from ._validate import FLOAT32_MAX, check_int, plain
 
 if TYPE_CHECKING:
@@ -61,13 +62,18 @@ class Seam:
     multiply: Callable[[Schedule | float, Schedule | float], Schedule]
     divide: Callable[[Schedule | float, Schedule | float], Schedule]
     join: Callable[[Schedule, Schedule], Schedule]
-    with_warmup: Callable[[Schedule, int, float], Schedule]
+    with_warmup: Callable[[Schedule, int | Unit, float], Schedule]
     clip: Callable[[Schedule, float | None, float | None], Schedule]
     repeat: Callable[[Schedule, int | None], Schedule]
     stretch: Callable[[Schedule, float], Schedule]
-    for_steps: Callable[[Schedule, int], Schedule]
+    for_steps: Callable[[Schedule, int | Unit], Schedule]
+    cooldown: Callable[[Schedule, int | Unit, int | Unit, str, float], Schedule]
     to_config: Callable[[Schedule], dict[str, Any]]
     plot: Callable[..., Axes]
+    call: Callable[[type[Schedule], tuple[Any, ...], dict[str, Any]], Schedule]
+    """A class called with a unit (or an unbound schedule) among its arguments: the unbound stand-in."""
+    operation: Callable[..., Schedule]
+    """An operator with an unbound operand: ``operation(symbol, *operands)``, the unbound stand-in."""
 
 
 SEAM = Seam()
@@ -118,8 +124,15 @@ class Schedule(abc.ABC):
     inside ``mx.compile``; other schedules (user subclasses, callables, a
     metric-driven scale) are evaluated in one piece.
     """
+    _durations: ClassVar[tuple[str, ...]] = ()
+    """The parameters that are durations in steps: they take units (``frac``, ``epochs``, ``tokens``, ``REST``)."""
+    _unbound: ClassVar[bool] = False
+    """Whether this is the stand-in of a schedule written in units, which :meth:`bind` turns into steps."""
 
     def __new__(cls, *args: Any, **kwargs: Any) -> Schedule:
+        if _holds_units(args) or _holds_units(kwargs.values()):
+            # Written in units: an unbound stand-in records the call, and Python skips cls.__init__.
+            return SEAM.call(cls, args, kwargs)
         self = super().__new__(cls)
         try:
             bound = signature(cls).bind(self, *args, **kwargs)
@@ -152,6 +165,54 @@ class Schedule(abc.ABC):
     def duration(self) -> int | None:
         """Steps this schedule spans as the left side of ``>>``; ``None`` if unbounded."""
         return None
+
+    # Units of a run. ------------------------------------------------------
+
+    @property
+    def bound(self) -> bool:
+        """Whether the schedule is in steps; ``False`` while it holds units (``frac``, ``epochs``, ...)."""
+        return not self._unbound
+
+    def bind(
+        self, total_steps: int | None = None, steps_per_epoch: int | None = None, tokens_per_step: float | None = None
+    ) -> Schedule:
+        """This schedule with its units turned into steps: an ordinary schedule.
+
+        Each unit becomes the nearest whole step (halves up, at least 1):
+        ``frac(p)`` is ``p * total_steps``, ``epochs(n)`` is ``n *
+        steps_per_epoch``, ``tokens(n)`` is ``n / tokens_per_step``, and
+        ``REST`` what makes the schedule last exactly ``total_steps``. The
+        result equals (``==``) the same schedule written in steps. A schedule
+        without units is returned as it is, unless :meth:`bind` built it with
+        other numbers than these (binding twice with different numbers would
+        silently keep the first: it raises). ``docs/units.md`` has the details.
+
+        Args:
+            total_steps: Optimizer updates in the run.
+            steps_per_epoch: Optimizer updates per epoch.
+            tokens_per_step: Tokens per optimizer update (global batch, all processes).
+
+        Returns:
+            The bound schedule.
+
+        Raises:
+            UnboundError: a unit whose number is not given; the message names it.
+            ValueError: bad numbers, a ``REST`` that the other pieces leave no
+                room for, or a schedule bound before with other numbers.
+
+        Example:
+            >>> import mlxlr
+            >>> from mlxlr import REST, frac
+            >>> s = mlxlr.Linear(0.0, 1.0, steps=frac(0.1)) >> mlxlr.CosineDecay(1.0, decay_steps=REST)
+            >>> s.bound
+            False
+            >>> s.bind(total_steps=1005)
+            Linear(init=0.0, end=1.0, steps=101) >> CosineDecay(init=1.0, decay_steps=904)
+        """
+        binding = Binding.of(total_steps, steps_per_epoch, tokens_per_step)
+        for node in walk(self):
+            check_rebinding(node, binding)
+        return self
 
     # Values for humans. -------------------------------------------------
 
@@ -238,7 +299,7 @@ class Schedule(abc.ABC):
 
     # Combinators (the seam: their classes live in mlxlr._combinators). ------
 
-    def with_warmup(self, steps: int, init: float = 0.0) -> Schedule:
+    def with_warmup(self, steps: int | Unit, init: float = 0.0) -> Schedule:
         """A linear warmup from ``init`` to this schedule's value at step 0, then this schedule.
 
         See :class:`mlxlr.WithWarmup`.
@@ -257,9 +318,16 @@ class Schedule(abc.ABC):
         """This schedule on a time axis scaled by ``factor``; see :class:`mlxlr.Stretch`."""
         return SEAM.stretch(self, factor)
 
-    def for_steps(self, n: int) -> Schedule:
+    def for_steps(self, n: int | Unit) -> Schedule:
         """This schedule with a duration of ``n`` steps; see :class:`mlxlr.ForSteps`."""
         return SEAM.for_steps(self, n)
+
+    def cooldown(self, at: int | Unit, steps: int | Unit, shape: str = "linear", end: float = 0.0) -> Schedule:
+        """This schedule until step ``at``, then a decay from its value there to ``end`` over ``steps`` steps.
+
+        ``shape`` is ``"linear"``, ``"cosine"`` or ``"1-sqrt"``; see :class:`mlxlr.Cooldown`.
+        """
+        return SEAM.cooldown(self, at, steps, shape, end)
 
     # Arguments, repr and equality. ----------------------------------------
 
@@ -290,7 +358,8 @@ class Schedule(abc.ABC):
         return SEAM.to_config(self)
 
     def __repr__(self) -> str:
-        return _printing.expression(self, signature(type(self)))
+        cls = type(self)
+        return _printing.expression(cls.__name__, self._params, signature(cls), self._method)
 
     def _key(self) -> tuple[Any, ...]:
         return (type(self), *(_freeze(v) for v in self._params.values()))
@@ -308,31 +377,47 @@ class Schedule(abc.ABC):
     # Operators (the seam: the algebra builds their results). -----------------
 
     def __add__(self, other: Schedule | float) -> Schedule:
-        return SEAM.add(self, other) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("+", self, other) if _unbound(self, other) else SEAM.add(self, other)
 
     def __radd__(self, other: float) -> Schedule:
-        return SEAM.add(other, self) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("+", other, self) if _unbound(self, other) else SEAM.add(other, self)
 
     def __sub__(self, other: Schedule | float) -> Schedule:
-        return SEAM.add(self, SEAM.scale(other, -1.0)) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("-", self, other) if _unbound(self, other) else SEAM.add(self, SEAM.scale(other, -1.0))
 
     def __rsub__(self, other: float) -> Schedule:
-        return SEAM.add(other, SEAM.scale(self, -1.0)) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("-", other, self) if _unbound(self, other) else SEAM.add(other, SEAM.scale(self, -1.0))
 
     def __mul__(self, other: Schedule | float) -> Schedule:
-        return SEAM.multiply(self, other) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("*", self, other) if _unbound(self, other) else SEAM.multiply(self, other)
 
     def __rmul__(self, other: float) -> Schedule:
-        return SEAM.multiply(other, self) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("*", other, self) if _unbound(self, other) else SEAM.multiply(other, self)
 
     def __truediv__(self, other: Schedule | float) -> Schedule:
-        return SEAM.divide(self, other) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("/", self, other) if _unbound(self, other) else SEAM.divide(self, other)
 
     def __rtruediv__(self, other: float) -> Schedule:
-        return SEAM.divide(other, self) if _operand(other) else NotImplemented
+        if not _operand(other):
+            return NotImplemented
+        return SEAM.operation("/", other, self) if _unbound(self, other) else SEAM.divide(other, self)
 
     def __neg__(self) -> Schedule:
-        return SEAM.multiply(self, -1.0)
+        return SEAM.operation("neg", self) if self._unbound else SEAM.multiply(self, -1.0)
 
     def __pos__(self) -> Schedule:
         return self
@@ -345,10 +430,24 @@ class Schedule(abc.ABC):
                 else ""
             )
             raise TypeError(f"the right side of >> must be a Schedule, got {other!r} ({type(other).__name__}){hint}")
-        return SEAM.join(self, other)
+        return SEAM.operation(">>", self, other) if _unbound(self, other) else SEAM.join(self, other)
 
     def __rrshift__(self, other: object) -> Schedule:
         raise TypeError(f"the left side of >> must be a Schedule, got {other!r} ({type(other).__name__})")
+
+
+def _holds_units(values: Any) -> bool:
+    """Whether arguments hold a unit or an unbound schedule (in a list or tuple too)."""
+    for value in values:
+        if isinstance(value, Unit) or (isinstance(value, Schedule) and value._unbound):
+            return True
+        if isinstance(value, (list, tuple)) and _holds_units(value):
+            return True
+    return False
+
+
+def _unbound(*operands: object) -> bool:
+    return any(isinstance(x, Schedule) and x._unbound for x in operands)
 
 
 def _number(value: object) -> bool:
@@ -383,7 +482,7 @@ def _freeze(value: Any) -> Any:
         return ("seq", *(_freeze(v) for v in value))
     if isinstance(value, dict):
         return tuple(sorted((k, _freeze(v)) for k, v in value.items()))
-    if isinstance(value, (int, float, str, bool, type(None))):
+    if isinstance(value, (int, float, str, bool, type(None), Unit)):
         return value
     return ("id", id(value))
 

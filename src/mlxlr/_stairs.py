@@ -15,6 +15,7 @@ from typing_extensions import override
 
 from ._native import Native
 from ._steps import IntPower, since, underflow_limit
+from ._units import Unit
 from ._validate import check_bool, check_int, check_positive, check_real, check_reals, check_steps, float32_table
 
 
@@ -60,12 +61,13 @@ class ExponentialDecay(Native):
     """
 
     _stackable = True
+    _durations = ("decay_steps",)
 
     def __init__(
         self,
         init: float,
         decay_rate: float,
-        decay_steps: int = 1,
+        decay_steps: int | Unit = 1,
         staircase: bool = False,
         end: float | None = None,
     ) -> None:
@@ -110,8 +112,9 @@ class StepDecay(Native):
     """
 
     _stackable = True
+    _durations = ("step_size",)
 
-    def __init__(self, init: float, decay_rate: float, step_size: int) -> None:
+    def __init__(self, init: float, decay_rate: float, step_size: int | Unit) -> None:
         self.init = check_real("init", init)
         self.decay_rate = check_positive("decay_rate", decay_rate)
         self.step_size = check_int("step_size", step_size)
@@ -161,7 +164,9 @@ class MultiStepDecay(Native):
         1.000 0.100 0.010
     """
 
-    def __init__(self, init: float, milestones: Sequence[int], decay_rate: float = 0.1) -> None:
+    _durations = ("milestones",)
+
+    def __init__(self, init: float, milestones: Sequence[int | Unit], decay_rate: float = 0.1) -> None:
         self.init = check_real("init", init)
         self.milestones = check_steps("milestones", milestones)
         self.decay_rate = check_positive("decay_rate", decay_rate)
@@ -202,7 +207,9 @@ class PiecewiseConstant(Native):
         1.0 0.5
     """
 
-    def __init__(self, boundaries: Sequence[int], values: Sequence[float]) -> None:
+    _durations = ("boundaries",)
+
+    def __init__(self, boundaries: Sequence[int | Unit], values: Sequence[float]) -> None:
         self.boundaries = check_steps("boundaries", boundaries)
         levels = check_reals("values", values)
         if len(levels) != len(self.boundaries) + 1:

@@ -74,6 +74,36 @@ def remaining(t: mx.array, steps: int | mx.array) -> tuple[mx.array, mx.array]:
     return done.astype(mx.float32) / steps, (steps - done).astype(mx.float32) / steps
 
 
+def bump(left: mx.array) -> mx.array:
+    """``(1 + cos(pi * (1 - left))) / 2`` as ``sin(pi/2 * left) ** 2``: no cancellation as ``left -> 0``."""
+    return mx.square(mx.sin(0.5 * math.pi * left))
+
+
+SHAPES = ("linear", "cosine", "1-sqrt")
+"""The shapes of a decay from one value to another: a line, half a cosine, ``1 - sqrt(p)``."""
+
+
+def decay(shape: str, start: float, end: float, done: mx.array, left: mx.array) -> mx.array:
+    r"""From ``start`` to ``end`` along ``shape``, at the fractions ``done`` and ``left`` (= 1 - done) of the way.
+
+    .. math::
+        v = \text{end} + (\text{start} - \text{end})\, f(p), \quad
+        f(p) = 1 - p, \;\; \tfrac12 (1 + \cos \pi p), \;\; 1 - \sqrt{p}
+
+    Computed from the end whose value is smaller in magnitude, so that
+    rounding at the scale of the larger one does not swamp it, and ``1 -
+    sqrt(p)`` as ``(1 - p) / (1 + sqrt(p))``, without its cancellation as ``p -> 1``.
+    """
+    rising = abs(end) > abs(start)  # then from start: rounding at the scale of end would swamp it
+    if shape == "linear":
+        f = done if rising else left
+    elif shape == "cosine":
+        f = bump(done if rising else left)
+    else:
+        f = mx.sqrt(done) if rising else left / (1.0 + mx.sqrt(done))
+    return start + (end - start) * f if rising else end + (start - end) * f
+
+
 def host_float(value: mx.array) -> float:
     """Reads a one-element array on the host: a sync, for construction and human-facing helpers only."""
     return float(value.item())  # type: ignore[arg-type]  # host
