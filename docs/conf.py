@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import importlib
+import re
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 from sphinx.application import Sphinx
 from sphinx.deprecation import RemovedInSphinx10Warning
@@ -124,9 +126,25 @@ def public_bases(app: Sphinx, name: str, obj: object, options: dict[str, object]
     bases[:] = public
 
 
+def public_names(app: Sphinx, env: Any, node: Any, contnode: Any) -> Any:
+    """Resolves a public class named under its private module (``mlxlr._units.Unit``) to its public name.
+
+    Type hints name a class where it is defined; the API reference documents it as ``mlxlr.Unit``. Anything
+    else stays unresolved (and fails the nitpicky build).
+    """
+    match = re.fullmatch(r"mlxlr\._\w+\.(\w+)", node.get("reftarget", ""))
+    if node.get("refdomain") != "py" or match is None or not hasattr(mlxlr, match.group(1)):
+        return None
+    node["reftarget"] = f"mlxlr.{match.group(1)}"
+    return env.get_domain("py").resolve_xref(
+        env, node["refdoc"], app.builder, node["reftype"], node["reftarget"], node, contnode
+    )
+
+
 def setup(app: Sphinx) -> None:
     """Hooks of this site that are not worth an extension of their own."""
     app.connect("autodoc-process-bases", public_bases)
+    app.connect("missing-reference", public_names)
 
 
 # docs/_ext/schedule_plot.py: the names of mlxlr.__all__ that are schedules but get no picture, and why.
@@ -136,6 +154,7 @@ schedule_plot_exempt = {
     "parse": "reads any expression: every picture on the site is drawn through it",
     "from_config": "rebuilds any schedule from its config",
     "from_mlx_lm": "reads mlx-lm's config into the classes pictured in the catalogue",
+    "bind": "turns units into steps: the schedule it returns is of a class pictured in the catalogue",
 }
 # docs/_ext/cli_help.py: the function that builds the command line's argparse parser, as MODULE:NAME.
 cli_parser = "mlxlr._cli:_parser"

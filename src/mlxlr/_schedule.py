@@ -196,7 +196,7 @@ class Schedule(abc.ABC):
             The bound schedule.
 
         Raises:
-            UnboundError: a unit whose number is not given; the message names it.
+            mlxlr.UnboundError: a unit whose number is not given; the message names it.
             ValueError: bad numbers, a ``REST`` that the other pieces leave no
                 room for, or a schedule bound before with other numbers.
 

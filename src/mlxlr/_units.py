@@ -65,7 +65,7 @@ class Unit:
 
     @property
     def needs(self) -> str:
-        """The binding it needs: ``"total_steps"``, ``"steps_per_epoch"`` or ``"tokens_per_step"``."""
+        """The name of the number that binds it (``"total_steps"``, ``"steps_per_epoch"`` or ``"tokens_per_step"``)."""
         return NEEDS[self.kind]
 
     def probe(self) -> int:
