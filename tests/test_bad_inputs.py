@@ -472,9 +472,9 @@ CASES = [
         id="opt-str",
     ),
     P(
-        lambda: S(optim.SGD(0.1), learning_rate=mx.array(0.1)),
+        lambda: S(optim.SGD(0.1), learning_rate=mx.array([0.1, 0.2])),
         TypeError,
-        r"learning_rate must be a Schedule or a number, got array\(0\.1.*\(array\)",
+        r"learning_rate must be a Schedule or a number, got array\(\[0\.1, 0\.2\].*\(array\)",
         id="opt-array",
     ),
     P(

@@ -1,4 +1,8 @@
-"""Scheduled hyperparameters as the wrapped optimizer sees them during an update.
+"""Scheduled hyperparameters: which names an optimizer lets schedule, and what it sees during an update.
+
+Which names: ``learning_rate`` and the numeric attributes of the wrapped
+optimizers (tuples of numbers too), checked with the value given for them
+(:func:`check_spec`), globally or per parameter group (:func:`check_groups`).
 
 MLX's optimizers read hyperparameters as Python attributes. A scheduled one
 must be an ``mx.array`` (a Python float read while a compiled step is traced
@@ -19,14 +23,21 @@ replaces in two ways:
 
 from __future__ import annotations
 
+import math
 import operator
-from collections.abc import Callable
+from collections.abc import Callable, Iterator, Mapping
 from typing import Any, NamedTuple
 
 import mlx.core as mx
+import mlx.optimizers as optim
 
 from ._native import value_range
 from ._schedule import Schedule
+from ._state import RESERVED
+from ._validate import check_real, plain
+
+Spec = Schedule | float | tuple[Schedule | float, ...]
+"""A hyperparameter's checked value: a schedule, a number, or a tuple of those."""
 
 
 def _weak(name: str) -> Callable[[Any, Any], Any]:
@@ -152,3 +163,97 @@ def attribute(value: mx.array | list[mx.array] | float, parts: tuple[Part, ...])
         Hyper.of(v, p) if isinstance(p, Range) and isinstance(v, mx.array) else p for v, p in zip(values, parts)
     )
     return made if isinstance(value, list) else made[0]
+
+
+# Which names, checked. -----------------------------------------------------------
+
+
+def leaf_optimizers(optimizer: optim.Optimizer) -> Iterator[optim.Optimizer]:
+    if isinstance(optimizer, optim.MultiOptimizer):
+        for inner in optimizer.optimizers:
+            yield from leaf_optimizers(inner)
+    else:
+        yield optimizer
+
+
+def _numeric(value: object) -> bool:
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
+def schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
+    """Schedulable names: ``learning_rate`` and numeric attributes, with the tuple length (or ``None``)."""
+    names: dict[str, int | None] = {}
+    for target in targets:
+        if "learning_rate" in target.state:
+            names["learning_rate"] = None
+        for name, value in vars(target).items():
+            if name.startswith("_"):
+                continue
+            if _numeric(value):
+                names[name] = None
+            elif isinstance(value, (tuple, list)) and value and all(_numeric(v) for v in value):
+                names[name] = len(value)
+    return names
+
+
+def check_groups(
+    groups: object, available: dict[str, int | None], targets: list[optim.Optimizer]
+) -> list[tuple[str, dict[str, Spec]]]:
+    """``groups`` as a list of ``(pattern, overrides)``, every override checked as a scheduled name is."""
+    if groups is None:
+        return []
+    if not isinstance(groups, Mapping):
+        raise TypeError(f"groups must map glob patterns to {{name: value}}, got {groups!r} ({type(groups).__name__})")
+    checked: list[tuple[str, dict[str, Spec]]] = []
+    for pattern, overrides in groups.items():
+        if not isinstance(pattern, str) or not pattern:
+            raise TypeError(f"groups keys must be glob patterns over parameter paths, got {pattern!r}")
+        if not isinstance(overrides, Mapping) or not overrides:
+            raise TypeError(f"groups[{pattern!r}] must map hyperparameter names to values, got {overrides!r}")
+        checked.append(
+            (pattern, {name: check_spec(name, spec, available, targets) for name, spec in overrides.items()})
+        )
+    return checked
+
+
+def check_spec(name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]) -> Spec:
+    kind = type(targets[0]).__name__ if len(targets) == 1 else "the wrapped optimizers"
+    if name in RESERVED:
+        raise ValueError(f"{name!r} cannot be scheduled: it is a key of ScheduledOptimizer.state")
+    if name == "learning_rate" and any(isinstance(t, optim.Adafactor) and t.relative_step for t in targets):
+        raise ValueError(
+            "learning_rate cannot be scheduled for Adafactor with relative_step=True, which ignores it; "
+            "construct Adafactor(learning_rate=..., relative_step=False)"
+        )
+    for target in targets:
+        if name in target._schedulers:
+            raise ValueError(
+                f"{name} is already scheduled by {type(target).__name__} itself; construct it with a number "
+                f"for {name} and schedule it here only"
+            )
+    if name not in available:
+        if any(getattr(t, name, 0) is None for t in targets):
+            raise ValueError(f"{name} is None in {kind}; construct it with a number to schedule it")
+        raise ValueError(
+            f"{name!r} is not a schedulable hyperparameter of {kind}; schedulable: {', '.join(sorted(available))}"
+        )
+    length = available[name]
+    if length is None:
+        return _check_part(name, spec)
+    if isinstance(spec, list):
+        spec = tuple(spec)
+    if not isinstance(spec, tuple) or len(spec) != length:
+        raise TypeError(f"{name} must be a tuple of {length} schedules or numbers, got {spec!r}")
+    return tuple(_check_part(f"{name}[{i}]", p) for i, p in enumerate(spec))
+
+
+def _check_part(name: str, part: object) -> Schedule | float:
+    if isinstance(part, Schedule):
+        return part
+    number = plain(part)  # NumPy and MLX scalars are numbers: np.float32(0.9), a 0-d mx.array
+    if _numeric(number):
+        if not math.isfinite(number):
+            raise ValueError(f"{name} must be finite, got {part!r}")
+        return check_real(name, number)  # and within float32's range
+    hint = " (wrap a callable in mlxlr.Lambda)" if callable(part) else ""
+    raise TypeError(f"{name} must be a Schedule or a number, got {part!r} ({type(part).__name__}){hint}")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import fnmatch
-import math
 from collections.abc import Callable, Iterator, Mapping
 from typing import Any, cast
 
@@ -12,20 +11,17 @@ import mlx.optimizers as optim
 from mlx.utils import tree_flatten
 from typing_extensions import override
 
-from ._hyper import Part, Range, attribute
+from ._hyper import Part, Range, Spec, attribute, check_groups, check_spec, leaf_optimizers, schedulable
 from ._native import Constant, Native, evaluate
 from ._plateau import ReduceOnPlateau
 from ._printing import float32_text
 from ._run import prepare
 from ._schedule import Schedule, walk
-from ._state import RESERVED, load
+from ._state import load
 from ._steps import as_step, host_float
 
 HyperSpec = Schedule | float | tuple[Schedule | float, ...]
 """What a hyperparameter can be driven by: a schedule, a number, or a tuple of those."""
-
-Spec = Schedule | float | tuple[Schedule | float, ...]
-"""A checked :data:`HyperSpec`: numbers as floats."""
 
 
 class ScheduledOptimizer(optim.Optimizer):
@@ -124,13 +120,13 @@ class ScheduledOptimizer(optim.Optimizer):
         if isinstance(groups, Mapping):
             groups = {p: prepare(o, *run) if isinstance(o, Mapping) else o for p, o in groups.items()}
         self._inner = optimizer
-        self._targets = list(_leaf_optimizers(optimizer))
-        available = _schedulable(self._targets)
+        self._targets = list(leaf_optimizers(optimizer))
+        available = schedulable(self._targets)
         self._specs: dict[str, Spec] = {}
         for name, spec in schedules.items():
-            checked = _check_spec(name, spec, available, self._targets)
+            checked = check_spec(name, spec, available, self._targets)
             self._specs[name] = Constant(checked) if isinstance(checked, float) else checked
-        self._groups = _check_groups(groups, available, self._targets)
+        self._groups = check_groups(groups, available, self._targets)
         self._distinct = list(dict.fromkeys(_schedules_of([*self._specs.values(), *self._group_specs()])))
         self._plateaus = list(
             dict.fromkeys(p for s in self._distinct for p in walk(s) if isinstance(p, ReduceOnPlateau))
@@ -450,96 +446,3 @@ def _follows(target: optim.Optimizer, step: mx.array) -> bool:
         target.state["step"] = step
         return True
     return False
-
-
-# Discovery and validation. ------------------------------------------------------
-
-
-def _leaf_optimizers(optimizer: optim.Optimizer) -> Iterator[optim.Optimizer]:
-    if isinstance(optimizer, optim.MultiOptimizer):
-        for inner in optimizer.optimizers:
-            yield from _leaf_optimizers(inner)
-    else:
-        yield optimizer
-
-
-def _numeric(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
-def _schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
-    """Schedulable names: ``learning_rate`` and numeric attributes, with the tuple length (or ``None``)."""
-    names: dict[str, int | None] = {}
-    for target in targets:
-        if "learning_rate" in target.state:
-            names["learning_rate"] = None
-        for name, value in vars(target).items():
-            if name.startswith("_"):
-                continue
-            if _numeric(value):
-                names[name] = None
-            elif isinstance(value, (tuple, list)) and value and all(_numeric(v) for v in value):
-                names[name] = len(value)
-    return names
-
-
-def _check_groups(
-    groups: object, available: dict[str, int | None], targets: list[optim.Optimizer]
-) -> list[tuple[str, dict[str, Spec]]]:
-    """``groups`` as a list of ``(pattern, overrides)``, every override checked as a scheduled name is."""
-    if groups is None:
-        return []
-    if not isinstance(groups, Mapping):
-        raise TypeError(f"groups must map glob patterns to {{name: value}}, got {groups!r} ({type(groups).__name__})")
-    checked: list[tuple[str, dict[str, Spec]]] = []
-    for pattern, overrides in groups.items():
-        if not isinstance(pattern, str) or not pattern:
-            raise TypeError(f"groups keys must be glob patterns over parameter paths, got {pattern!r}")
-        if not isinstance(overrides, Mapping) or not overrides:
-            raise TypeError(f"groups[{pattern!r}] must map hyperparameter names to values, got {overrides!r}")
-        checked.append(
-            (pattern, {name: _check_spec(name, spec, available, targets) for name, spec in overrides.items()})
-        )
-    return checked
-
-
-def _check_spec(name: str, spec: object, available: dict[str, int | None], targets: list[optim.Optimizer]) -> Spec:
-    kind = type(targets[0]).__name__ if len(targets) == 1 else "the wrapped optimizers"
-    if name in RESERVED:
-        raise ValueError(f"{name!r} cannot be scheduled: it is a key of ScheduledOptimizer.state")
-    if name == "learning_rate" and any(isinstance(t, optim.Adafactor) and t.relative_step for t in targets):
-        raise ValueError(
-            "learning_rate cannot be scheduled for Adafactor with relative_step=True, which ignores it; "
-            "construct Adafactor(learning_rate=..., relative_step=False)"
-        )
-    for target in targets:
-        if name in target._schedulers:
-            raise ValueError(
-                f"{name} is already scheduled by {type(target).__name__} itself; construct it with a number "
-                f"for {name} and schedule it here only"
-            )
-    if name not in available:
-        if any(getattr(t, name, 0) is None for t in targets):
-            raise ValueError(f"{name} is None in {kind}; construct it with a number to schedule it")
-        raise ValueError(
-            f"{name!r} is not a schedulable hyperparameter of {kind}; schedulable: {', '.join(sorted(available))}"
-        )
-    length = available[name]
-    if length is None:
-        return _check_part(name, spec)
-    if isinstance(spec, list):
-        spec = tuple(spec)
-    if not isinstance(spec, tuple) or len(spec) != length:
-        raise TypeError(f"{name} must be a tuple of {length} schedules or numbers, got {spec!r}")
-    return tuple(_check_part(f"{name}[{i}]", p) for i, p in enumerate(spec))
-
-
-def _check_part(name: str, part: object) -> Schedule | float:
-    if isinstance(part, Schedule):
-        return part
-    if _numeric(part):
-        if not math.isfinite(part):  # type: ignore[arg-type]
-            raise ValueError(f"{name} must be finite, got {part!r}")
-        return float(part)  # type: ignore[arg-type]
-    hint = " (wrap a callable in mlxlr.Lambda)" if callable(part) else ""
-    raise TypeError(f"{name} must be a Schedule or a number, got {part!r} ({type(part).__name__}){hint}")
