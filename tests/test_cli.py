@@ -11,7 +11,8 @@ import numpy as np
 import pytest
 
 import mlxlr
-from mlxlr import _cli
+from mlxlr import testing
+from mlxlr.__main__ import main
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 MAIN_JOB = "Linear(0, 3e-4, steps=1000) >> CosineDecay(3e-4, decay_steps=99000, end=3e-5)"
@@ -32,11 +33,11 @@ def test_plot_in_the_terminal():
     lines = out.stdout.splitlines()
     assert "".join(lines[:2]).replace("    ", " ").startswith("Linear(init=0, end=0.0003, steps=1000) >> CosineDecay(")
     plot = [line for line in lines if "┤" in line or "│" in line]
-    assert len(plot) == _cli.HEIGHT
+    assert len(plot) == testing.PLOT_HEIGHT
     assert plot[0].startswith("300.0e-6 ┤")  # the y axis in engineering notation, the peak on top
     assert plot[-1].lstrip().startswith("0 ┤")
     assert any("\u2800" < ch <= "\u28ff" for line in plot for ch in line)  # braille dots
-    assert max(len(line) for line in plot) <= 10 + _cli.WIDTH
+    assert max(len(line) for line in plot) <= 10 + testing.PLOT_WIDTH
     axis = next(i for i, line in enumerate(lines) if "└" in line)
     assert lines[axis + 1].split() == ["step", "0", "25k", "50k", "75k", "100k"]
     keys = [line.split() for line in lines[axis + 2 :]]
@@ -87,7 +88,7 @@ def test_out_png(tmp_path):
 
 def test_out_without_matplotlib_is_a_one_line_hint(monkeypatch, capsys, tmp_path):
     monkeypatch.setitem(sys.modules, "matplotlib.figure", None)  # import fails
-    assert _cli.main(["plot", "Linear(0, 1, 10)", "--out", str(tmp_path / "lr.png")]) == 2
+    assert main(["plot", "Linear(0, 1, 10)", "--out", str(tmp_path / "lr.png")]) == 2
     assert capsys.readouterr().err == 'mlxlr: error: writing an image needs matplotlib: pip install "mlxlr[plot]"\n'
 
 
@@ -103,7 +104,7 @@ def test_config_files(tmp_path):
     assert json.loads(config) == schedule.to_config()
     out = run("plot", "--config", "lr.json", "--csv", "--every", "10000", cwd=tmp_path)
     assert out.stdout.splitlines()[1:] == [
-        f"{s},{_cli.float32_text(schedule.at(s))}" for s in range(0, 100_001, 10_000)
+        f"{s},{testing.float32_text(schedule.at(s))}" for s in range(0, 100_001, 10_000)
     ]
     pytest.importorskip("yaml")
     out = run("show", "--config", "lora.yaml", cwd=tmp_path)
@@ -155,7 +156,7 @@ def test_bad_input_in_process(args, files, message, tmp_path, monkeypatch, capsy
     monkeypatch.chdir(tmp_path)
     for name, text in files.items():
         (tmp_path / name).write_text(text)
-    assert _cli.main(args) == 2
+    assert main(args) == 2
     captured = capsys.readouterr()
     assert captured.out == ""
     assert captured.err.startswith(f"mlxlr: error: {message}"), captured.err
@@ -163,7 +164,7 @@ def test_bad_input_in_process(args, files, message, tmp_path, monkeypatch, capsy
 
 
 def test_ascii_fallback_and_sizes():
-    curve = _cli.Curve.sample(mlxlr.Linear(0, 1, 10) >> mlxlr.Constant(1).for_steps(10), 21)
+    curve = testing.Curve.sample(mlxlr.Linear(0, 1, 10) >> mlxlr.Constant(1).for_steps(10), 21)
     lines = curve.render(columns=40, width=None, height=6, unicode=False)
     assert all(ord(ch) < 128 for line in lines for ch in line)
     plot = [line for line in lines if "|" in line or "+" in line]
@@ -174,8 +175,8 @@ def test_ascii_fallback_and_sizes():
 
 def test_huge_step_counts_are_sampled():
     schedule = mlxlr.Linear(0, 1, 10**9) >> mlxlr.Constant(2).for_steps(10**9)
-    curve = _cli.Curve.sample(schedule, 2 * 10**9 + 1)
-    assert len(curve.xs) <= _cli.MAX_POINTS + 2
+    curve = testing.Curve.sample(schedule, 2 * 10**9 + 1)
+    assert len(curve.xs) <= testing.MAX_POINTS + 2
     assert {10**9 - 1, 10**9} <= set(curve.xs)
     assert curve.key_points()[1:] == [("peak", 10**9, 2.0), ("end", 2 * 10**9, 2.0), ("join", 10**9, 2.0)]
 
@@ -194,7 +195,7 @@ def test_huge_step_counts_are_sampled():
     ],
 )
 def test_engineering_notation(value, text):
-    assert _cli.eng(value) == text
+    assert testing.eng(value) == text
 
 
 @pytest.mark.parametrize(
@@ -202,4 +203,4 @@ def test_engineering_notation(value, text):
     [(0, "0"), (999, "999"), (1000, "1k"), (25_000, "25k"), (1_500_000, "1.5M"), (99_999, "99999"), (3 * 10**9, "3G")],
 )
 def test_step_labels(step, text):
-    assert _cli.step_label(step) == text
+    assert testing.step_label(step) == text

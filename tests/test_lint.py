@@ -1,4 +1,4 @@
-"""The schedule lint (mlxlr.lint) and the hook ScheduledOptimizer calls at construction (mlxlr._run.prepare)."""
+"""The schedule lint (mlxlr.lint), and what ScheduledOptimizer does with its schedules at construction."""
 
 from __future__ import annotations
 
@@ -6,11 +6,11 @@ import time
 import warnings
 
 import mlx.core as mx
+import mlx.optimizers as optim
 import pytest
 
 import mlxlr
 from mlxlr import REST, epochs, frac
-from mlxlr._run import prepare
 
 WARMUP_COSINE = mlxlr.Linear(0.0, 1e-3, steps=100) >> mlxlr.CosineDecay(1e-3, decay_steps=900)
 
@@ -146,52 +146,48 @@ def test_the_values_are_read_vectorized_never_step_by_step():
     assert len(calls) < 20, len(calls)
 
 
-# The hook of ScheduledOptimizer. ---------------------------------------------------------------------
+# ScheduledOptimizer binds its schedules and warns the lint at construction. -------------------------------------
 
 
-def test_prepare_binds_every_schedule_and_passes_the_rest_through():
+def wrapper(total_steps=None, steps_per_epoch=None, **schedules):
+    opt = optim.AdamW(learning_rate=0.0, weight_decay=0.0)
+    return mlxlr.ScheduledOptimizer(opt, total_steps=total_steps, steps_per_epoch=steps_per_epoch, **schedules)
+
+
+def test_the_wrapper_binds_every_schedule_and_takes_the_rest_as_it_is():
     lr = mlxlr.Linear(0.0, 1e-3, frac(0.1)) >> mlxlr.CosineDecay(1e-3, REST)
     beta1 = mlxlr.Linear(0.85, 0.95, epochs(1)) >> mlxlr.Constant(0.95)
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        out = prepare(
-            {"learning_rate": lr, "betas": (beta1, 0.999), "weight_decay": 0.1, "eps": [1e-8]},
-            total_steps=1000,
-            steps_per_epoch=100,
-        )
-    assert out == {
-        "learning_rate": lr.bind(total_steps=1000),
-        "betas": (beta1.bind(steps_per_epoch=100), 0.999),
-        "weight_decay": 0.1,
-        "eps": [1e-8],
-    }
+        opt = wrapper(1000, 100, learning_rate=lr, betas=(beta1, 0.999), weight_decay=0.1, eps=1e-8)
+    assert opt.schedules["learning_rate"] == lr.bind(total_steps=1000)
+    assert opt.schedules["betas"] == (beta1.bind(steps_per_epoch=100), 0.999)
+    assert opt.schedules["weight_decay"] == mlxlr.Constant(0.1)
     steps = mlxlr.CosineDecay(1e-3, 10)
-    assert prepare({"learning_rate": steps})["learning_rate"] is steps
+    assert wrapper(learning_rate=steps).schedules["learning_rate"] is steps
 
 
-def test_prepare_names_the_hyperparameter_and_what_to_pass():
+def test_the_wrapper_names_the_hyperparameter_and_what_to_pass():
     with pytest.raises(
         mlxlr.UnboundError,
         match=r"^learning_rate: cannot bind CosineDecay\(init=1\.0, decay_steps=REST\): REST needs total_steps; "
         r"pass total_steps=\.\.\. \(to ScheduledOptimizer\)$",
     ):
-        prepare({"learning_rate": mlxlr.CosineDecay(1.0, REST)})
+        wrapper(learning_rate=mlxlr.CosineDecay(1.0, REST))
     with pytest.raises(mlxlr.UnboundError, match=r"^betas: cannot bind .*epochs\(1\) needs steps_per_epoch; pass st"):
-        prepare({"betas": (mlxlr.Linear(0.85, 0.95, epochs(1)), 0.999)}, total_steps=10)
+        wrapper(10, betas=(mlxlr.Linear(0.85, 0.95, epochs(1)), 0.999))
     with pytest.raises(ValueError, match=r"total_steps must be a positive int, got 0"):
-        prepare({"learning_rate": 1e-3}, total_steps=0)
+        wrapper(0, learning_rate=1e-3)
     bound = mlxlr.CosineDecay(1.0, REST).bind(total_steps=100)
     with pytest.raises(ValueError, match=r"^learning_rate: .* was bound with total_steps=100; binding it again"):
-        prepare({"learning_rate": bound}, total_steps=200)
+        wrapper(200, learning_rate=bound)
 
 
-def test_prepare_warns_the_learning_rates_findings_once():
+def test_the_wrapper_warns_the_learning_rates_findings_once():
     with pytest.warns(mlxlr.LintWarning) as record:
-        prepare(
-            {"learning_rate": WARMUP_COSINE, "weight_decay": mlxlr.Constant(0.0).for_steps(10**4)},
-            total_steps=1500,
-        )
+        wrapper(1500, learning_rate=WARMUP_COSINE, weight_decay=mlxlr.Constant(0.0).for_steps(10**4))
     assert len(record) == 1
+    assert record[0].filename == __file__  # it points at the line that builds the optimizer
     assert str(record[0].message) == (
         "mlxlr.lint on learning_rate:\n"
         "  - the schedule ends at step 1,000, before the run does (total_steps=1,500): it holds 0 for the last 500 "
@@ -200,5 +196,5 @@ def test_prepare_warns_the_learning_rates_findings_once():
     )
     with warnings.catch_warnings():
         warnings.simplefilter("error")
-        prepare({"learning_rate": WARMUP_COSINE})  # no run, no lint
-        prepare({"learning_rate": WARMUP_COSINE}, total_steps=1000)
+        wrapper(learning_rate=WARMUP_COSINE)  # no run, no lint
+        wrapper(1000, learning_rate=WARMUP_COSINE)

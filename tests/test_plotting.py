@@ -263,13 +263,13 @@ def test_cli_out_draws_with_schedule_plot(tmp_path):
 
 def test_cli_import_finds_modules_in_the_current_directory(tmp_path, monkeypatch, capsys):
     # The `mlxlr` console script does not put the current directory on sys.path (`python -m` does).
-    from mlxlr import _cli
+    from mlxlr.__main__ import main
 
     (tmp_path / "quarter_schedules.py").write_text(USER_MODULE.replace("Halving", "Quartering").replace("0.5", "0.25"))
     monkeypatch.chdir(tmp_path)
     monkeypatch.setattr(sys, "path", [p for p in sys.path if p not in ("", ".", str(tmp_path))])
     monkeypatch.delitem(sys.modules, "quarter_schedules", raising=False)
-    assert _cli.main(["show", "--import", "quarter_schedules", "Quartering(1.0, every=3)"]) == 0
+    assert main(["show", "--import", "quarter_schedules", "Quartering(1.0, every=3)"]) == 0
     assert capsys.readouterr().out.splitlines()[0] == "Quartering(init=1.0, every=3)"
     assert str(tmp_path) not in sys.path  # put back as it was
     monkeypatch.delitem(sys.modules, "quarter_schedules")

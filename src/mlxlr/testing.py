@@ -25,9 +25,10 @@ from typing import Any, final
 
 import mlx.core as mx
 
-from . import _config, _schedule, _stacking
+from . import _config, _schedule, _stacking, _terminal
 from ._config import names, schedule_classes, snake_case
 from ._join import Join
+from ._printing import float32_text
 from ._schedule import Schedule, walk
 
 SIDE_BY_SIDE = _stacking.SIDE_BY_SIDE
@@ -35,6 +36,22 @@ SIDE_BY_SIDE = _stacking.SIDE_BY_SIDE
 
 SLICED = _stacking.SLICED
 """Up to this many pieces a join's ``values`` evaluates each piece on its own slice of the steps."""
+
+
+PLOT_WIDTH, PLOT_HEIGHT = _terminal.WIDTH, _terminal.HEIGHT
+"""The terminal plot's area in characters, at most (``mlxlr plot``)."""
+
+MAX_POINTS = _terminal.MAX_POINTS
+"""A plot (in the terminal or a picture) samples at most this many steps, plus both sides of each boundary."""
+
+Curve = _terminal.Curve
+"""A schedule sampled for the terminal plot: ``Curve.sample(schedule, steps)`` has ``xs``, ``ys``, ``key_points()``."""
+
+eng = _terminal.eng
+"""A value as the terminal plot labels it (``3e-4`` -> ``"300u"``)."""
+
+step_label = _terminal.step_label
+"""A step as the terminal plot's axis writes it (``100000`` -> ``"100k"``)."""
 
 
 def chunk_size() -> int:
@@ -125,17 +142,24 @@ def singles(join: Join) -> list[int]:
 
 
 __all__ = [
+    "MAX_POINTS",
+    "PLOT_HEIGHT",
+    "PLOT_WIDTH",
     "SIDE_BY_SIDE",
     "SLICED",
+    "Curve",
     "StackView",
     "chunk_size",
     "chunks_of",
     "config_classes",
+    "eng",
+    "float32_text",
     "expression_names",
     "singles",
     "snake_case",
     "spans",
     "stacks",
+    "step_label",
     "unregister",
     "walk",
 ]
