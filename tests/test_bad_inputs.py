@@ -13,6 +13,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
+import numpy as np
 import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
@@ -103,6 +104,36 @@ CASES = [
         TypeError,
         r"steps must be an int, got True \(bool\)",
         id="Linear-steps-bool",
+    ),
+    P(
+        lambda: mlxlr.Linear(0.0, 1.0, steps=np.float64(10.0)),
+        TypeError,
+        r"steps must be an int, got np\.float64\(10\.0\) \(float64\)",
+        id="Linear-steps-numpy-float",
+    ),
+    P(
+        lambda: mlxlr.Linear(0.0, 1.0, steps=mx.array(10.0)),
+        TypeError,
+        r"steps must be an int, got array\(10, dtype=float32\) \(array\)",
+        id="Linear-steps-mlx-float",
+    ),
+    P(
+        lambda: mlxlr.ExponentialDecay(1.0, 0.5, staircase=np.int64(1)),
+        TypeError,
+        r"staircase must be a bool, got np\.int64\(1\) \(int64\)",
+        id="ExponentialDecay-staircase-numpy-int",
+    ),
+    P(
+        lambda: mlxlr.MultiStepDecay(1.0, np.array([[10, 20]])),
+        TypeError,
+        r"milestones must be a list of ints, got array\(\[\[10, 20\]\]\) \(ndarray\)",
+        id="MultiStepDecay-milestones-2d",
+    ),
+    P(
+        lambda: mlxlr.Join([C, C], mx.array([2.5])),
+        TypeError,
+        r"boundaries\[0\] must be an int, got 2\.5 \(float\)",
+        id="Join-boundaries-float-array",
     ),
     P(lambda: mlxlr.Linear(NAN, 1.0, steps=5), ValueError, r"init must be finite, got nan", id="Linear-init-nan"),
     P(
@@ -309,6 +340,31 @@ CASES = [
         r"denominator must not reach 0, got Linear\(init=-1\.0, end=1\.0, steps=10\) with values from -1 to 1",
         id="denominator-crosses-0",
     ),
+    P(
+        lambda: L * np.bool_(True),
+        TypeError,
+        r"a schedule combines with schedules and numbers, got np\.True_ \(bool\)",
+        id="multiply-numpy-bool",
+    ),
+    P(
+        lambda: np.array([1.0, 2.0]) * L,
+        TypeError,
+        r"combines with schedules and numbers, got an array array\(\[1\., 2\.\]\) \(ndarray\)",
+        id="numpy-array-times-schedule",
+    ),
+    P(
+        lambda: L + np.float32(INF),
+        ValueError,
+        r"a number combined with a schedule must be finite, got np\.float32\(inf\)",
+        id="add-numpy-inf",
+    ),
+    P(
+        lambda: mlxlr.Scaled(L, "2"),
+        TypeError,
+        r"factor must be a real number, got '2' \(str\)",
+        id="Scaled-factor-str",
+    ),
+    P(lambda: mlxlr.Scaled(L, NAN), ValueError, r"factor must be finite, got nan", id="Scaled-factor-nan"),
     P(lambda: L + NAN, ValueError, r"a number combined with a schedule must be finite, got nan", id="add-nan"),
     P(
         lambda: L * 1e39,
@@ -373,10 +429,22 @@ CASES = [
         id="opt-str",
     ),
     P(
-        lambda: S(optim.SGD(0.1), learning_rate=mx.array(0.1)),
+        lambda: S(optim.SGD(0.1), learning_rate=mx.array([0.1])),
         TypeError,
-        r"learning_rate must be a Schedule or a number, got array\(0\.1.*\(array\)",
+        r"learning_rate must be a Schedule or a number, got array\(\[0\.1\].*\(array\)",
         id="opt-array",
+    ),
+    P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=np.float32(NAN)),
+        ValueError,
+        r"momentum must be finite, got np\.float32\(nan\)",
+        id="opt-numpy-nan",
+    ),
+    P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=np.bool_(True)),
+        TypeError,
+        r"momentum must be a Schedule or a number, got np\.True_ \(bool\)",
+        id="opt-numpy-bool",
     ),
     P(
         lambda: S(optim.SGD(0.1), momentum=lambda step: step),

@@ -1,6 +1,7 @@
 """The Schedule base class: steps, operators, durations, repr, equality, errors."""
 
 import math
+import operator
 
 import mlx.core as mx
 import numpy as np
@@ -187,6 +188,48 @@ def test_bad_operands():
         W + "1"
     with pytest.raises(TypeError):
         W * True
+
+
+@pytest.mark.parametrize(
+    ("build", "expected"),
+    [
+        (lambda: W * np.float32(2), 2 * W),
+        (lambda: np.float32(2) * W, 2 * W),
+        (lambda: np.float64(2) * W, 2 * W),
+        (lambda: W * np.int64(3), 3 * W),
+        (lambda: np.int64(3) + W, W + 3),
+        (lambda: W - np.float64(1.5), W - 1.5),
+        (lambda: np.float64(1.5) - W, 1.5 - W),
+        (lambda: W / np.int32(4), W / 4),
+        (lambda: np.float64(2) / (W + 1), 2 / (W + 1)),
+        (lambda: np.array(2.0) * W, 2 * W),  # a 0-d NumPy array is a number too
+        (lambda: W * np.array(2), 2 * W),
+    ],
+    ids=lambda x: "" if callable(x) else repr(x),
+)
+def test_numpy_scalars_on_either_side_of_an_operator(build, expected):
+    """NumPy would grab the operator on the left (an object array); the schedule opts out (__array_ufunc__ = None)."""
+    s = build()
+    assert type(s) is type(expected) and s == expected and repr(s) == repr(expected)
+
+
+def test_numpy_arrays_and_bools_are_refused_by_operators():
+    refused = r"(?s)got an array array\(.*\(ndarray\); an array of schedules is a list"
+    for bad in (np.array([1.0, 2.0]), np.ones((2, 2))):
+        for op in (operator.add, operator.sub, operator.mul, operator.truediv):
+            with pytest.raises(TypeError, match=refused):
+                op(bad, W)
+            with pytest.raises(TypeError, match=refused):
+                op(W, bad)
+    for flag in (True, np.bool_(False)):
+        with pytest.raises(TypeError, match=r"combines with schedules and numbers, got (True|np\.False_) \(bool\)"):
+            W * flag
+        with pytest.raises(TypeError, match=r"combines with schedules and numbers"):
+            flag + W
+    with pytest.raises(TypeError, match=r"the right side of >> must be a Schedule, got np\.int64\(3\) \(int64\)"):
+        W >> np.int64(3)
+    with pytest.raises(TypeError, match=r"the left side of >> must be a Schedule, got np\.int64\(3\) \(int64\)"):
+        np.int64(3) >> W
 
 
 def test_durations_of_combinations():

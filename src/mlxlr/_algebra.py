@@ -20,7 +20,7 @@ from ._native import Constant, Native, as_schedule, evaluate, value_range
 from ._printing import PREC_PRODUCT, PREC_SUM, PREC_UNARY, number, operand
 from ._schedule import Schedule
 from ._steps import since
-from ._validate import FLOAT32_MAX
+from ._validate import FLOAT32_MAX, check_real
 
 
 def settles(schedule: Schedule) -> int | None:
@@ -121,7 +121,7 @@ class Scaled(Native):
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule, got {schedule!r}")
         self.schedule = schedule
-        self.factor = float(factor)
+        self.factor = check_real("factor", factor)
         self._precedence = PREC_UNARY if self.factor == -1.0 else PREC_PRODUCT
 
     @property

@@ -329,11 +329,14 @@ def _check_spec(
 
 
 def _check_part(name: str, part: object) -> Schedule | float:
+    from ._validate import check_real, plain  # NumPy and MLX scalars are numbers: np.float32(0.9), a 0-d mx.array
+
     if isinstance(part, Schedule):
         return part
-    if _numeric(part):
-        if not math.isfinite(part):  # type: ignore[arg-type]
+    number = plain(part)
+    if _numeric(number):
+        if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {part!r}")
-        return float(part)  # type: ignore[arg-type]
+        return check_real(name, number)  # and within float32's range
     hint = " (wrap a callable in mlxlr.Lambda)" if callable(part) else ""
     raise TypeError(f"{name} must be a Schedule or a number, got {part!r} ({type(part).__name__}){hint}")

@@ -83,10 +83,11 @@ class Schedule(abc.ABC):
     accepted step into a non-negative ``int64`` array.
 
     Operators: ``a + b``, ``a - b``, ``a * b``, ``a / b`` and ``-a`` combine
-    schedules and Python numbers pointwise; ``a >> b`` runs ``a`` for
-    ``a.duration`` steps and then ``b`` from its own step 0. Numbers work on
-    either side, but an ``mx.array`` on the left (``mx.array(2.0) * s``)
-    raises inside MLX before Python can ask the schedule: write ``s * x``.
+    schedules and numbers (Python's and NumPy scalars) pointwise; ``a >> b``
+    runs ``a`` for ``a.duration`` steps and then ``b`` from its own step 0.
+    Numbers work on either side, but an ``mx.array`` on the left
+    (``mx.array(2.0) * s``) raises inside MLX before Python can ask the
+    schedule: write ``s * x``.
 
     Example:
         >>> import mlxlr
@@ -104,6 +105,8 @@ class Schedule(abc.ABC):
 
     _params: dict[str, Any]
     _precedence: int = _printing.PREC_ATOM
+    __array_ufunc__ = None
+    """NumPy defers to the schedule's operators: ``np.float64(2) * s`` is ``s.__rmul__``, not an object array."""
     _method: ClassVar[tuple[str, tuple[str, ...]] | None] = None
     """For classes that a method builds: the method's name and the parameters it takes positionally."""
     _step_only: ClassVar[bool] = False
@@ -267,28 +270,36 @@ class Schedule(abc.ABC):
     # Operators (the seam: the algebra builds their results). -----------------
 
     def __add__(self, other: Schedule | float) -> Schedule:
-        return SEAM.add(self, other) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.add(self, value)
 
     def __radd__(self, other: float) -> Schedule:
-        return SEAM.add(other, self) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.add(value, self)
 
     def __sub__(self, other: Schedule | float) -> Schedule:
-        return SEAM.add(self, SEAM.scale(other, -1.0)) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.add(self, SEAM.scale(value, -1.0))
 
     def __rsub__(self, other: float) -> Schedule:
-        return SEAM.add(other, SEAM.scale(self, -1.0)) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.add(value, SEAM.scale(self, -1.0))
 
     def __mul__(self, other: Schedule | float) -> Schedule:
-        return SEAM.multiply(self, other) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.multiply(self, value)
 
     def __rmul__(self, other: float) -> Schedule:
-        return SEAM.multiply(other, self) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.multiply(value, self)
 
     def __truediv__(self, other: Schedule | float) -> Schedule:
-        return SEAM.divide(self, other) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.divide(self, value)
 
     def __rtruediv__(self, other: float) -> Schedule:
-        return SEAM.divide(other, self) if _operand(other) else NotImplemented
+        value = _operand(other)
+        return NotImplemented if value is None else SEAM.divide(value, self)
 
     def __neg__(self) -> Schedule:
         return SEAM.multiply(self, -1.0)
@@ -314,24 +325,37 @@ def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _operand(value: object) -> bool:
-    """Whether an operator takes ``value``: a schedule or a finite Python number; arrays are refused."""
+def _operand(value: object) -> Schedule | float | None:
+    """What an operator takes for ``value``: a schedule, or a finite number (NumPy scalars as Python numbers).
+
+    ``None`` (the operator returns ``NotImplemented``) for anything else;
+    arrays and bools, which would silently mean something else, are refused.
+    """
     if isinstance(value, Schedule):
-        return True
+        return value
     if isinstance(value, mx.array):
         raise TypeError(
             f"a schedule combines with schedules and Python numbers, got an mx.array {value!r}; "
             "use float(x) or mlxlr.Constant(float(x))"
         )
-    if not _number(value):
-        return False
-    if not math.isfinite(value):  # type: ignore[arg-type]
+    number = plain(value)
+    if isinstance(number, bool):
+        raise TypeError(f"a schedule combines with schedules and numbers, got {value!r} ({type(value).__name__})")
+    if isinstance(number, list):  # a NumPy array
+        raise TypeError(
+            f"a schedule combines with schedules and numbers, got an array {value!r} ({type(value).__name__}); "
+            "an array of schedules is a list: [s * x for x in values]"
+        )
+    if not _number(number):
+        return None
+    if not math.isfinite(number):
         raise ValueError(f"a number combined with a schedule must be finite, got {value!r}")
-    if abs(value) > FLOAT32_MAX:  # type: ignore[arg-type]
+    if abs(number) > FLOAT32_MAX:
         raise ValueError(
             f"a number combined with a schedule must be finite in float32 (<= {FLOAT32_MAX:.4g}), got {value!r}"
         )
-    return True
+    number_: float = number
+    return number_
 
 
 def _freeze(value: Any) -> Any:
