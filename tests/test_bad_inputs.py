@@ -279,6 +279,48 @@ CASES = [
         r"fn must return an mx\.array or a number, got 'fast' \(str\)",
         id="Lambda-returns-str",
     ),
+    P(
+        lambda: mlxlr.Linear(0, 1, 2**64),
+        ValueError,
+        r"^steps must be at most 2\*\*60, got 18446744073709551616$",
+        id="Linear-steps-2**64",
+    ),
+    P(
+        lambda: mlxlr.CosineDecay(1.0, decay_steps=2**60 + 1),
+        ValueError,
+        r"^decay_steps must be at most 2\*\*60, got 1152921504606846977$",
+        id="CosineDecay-steps-past-2**60",
+    ),
+    P(
+        lambda: mlxlr.Join([C, C], [2**63]),
+        ValueError,
+        r"^boundaries\[0\] must be at most 2\*\*60, got 9223372036854775808$",
+        id="Join-boundary-2**63",
+    ),
+    P(
+        lambda: mlxlr.MultiStepDecay(1.0, [10, 2**61]),
+        ValueError,
+        r"^milestones\[1\] must be at most 2\*\*60, got 2305843009213693952$",
+        id="MultiStepDecay-milestone-2**61",
+    ),
+    P(
+        lambda: L.for_steps(2**64),
+        ValueError,
+        r"^n must be at most 2\*\*60, got 18446744073709551616$",
+        id="for_steps-2**64",
+    ),
+    P(
+        lambda: L.repeat(2**59),
+        ValueError,
+        r"^times \* the schedule's duration must be at most 2\*\*60, got 576460752303423488 \* 10; repeat forever",
+        id="repeat-times-duration-past-2**60",
+    ),
+    P(
+        lambda: mlxlr.ReduceOnPlateau(patience=2**40),
+        ValueError,
+        r"^patience must be at most 2\*\*30, got 1099511627776$",
+        id="ReduceOnPlateau-patience-2**40",
+    ),
     # Operators. ------------------------------------------------------------------------------------------
     P(
         lambda: L >> 3,
@@ -537,6 +579,12 @@ CASES = [
     P(lambda: L(2.0), TypeError, r"step must be an int or an integer mx\.array, got 2\.0 \(float\)", id="step-float"),
     P(lambda: L.at(-3), ValueError, r"step must be an int >= 0, got -3", id="at-negative"),
     P(lambda: L.values(0), ValueError, r"steps must be a positive int, got 0", id="values-0"),
+    P(
+        lambda: L.values(2**61),
+        ValueError,
+        r"^steps must be at most 2\*\*60, got 2305843009213693952$",
+        id="values-2**61",
+    ),
     P(
         lambda: C.values(),
         ValueError,

@@ -8,6 +8,9 @@ import numpy as np
 import pytest
 
 import mlxlr
+from conftest import stable_id
+from examples import EXAMPLES
+from mlxlr._steps import MAX_STEP
 
 W = mlxlr.Linear(0.0, 3e-4, steps=1_000)
 C = mlxlr.CosineDecay(3e-4, decay_steps=2_000, end=3e-5)
@@ -82,6 +85,24 @@ def test_steps_up_to_2_53_are_finite():
     for schedule in [W >> C >> K, E, mlxlr.StepDecay(1.0, 0.9, 3), W / (C + 1)]:
         out = np.array(schedule(steps))
         assert np.all(np.isfinite(out)), schedule
+
+
+@pytest.mark.parametrize("schedule", EXAMPLES, ids=lambda s: stable_id(s)[:60])
+def test_steps_past_2_60_hold_the_value_at_2_60(schedule):
+    """Steps are clipped at MAX_STEP = 2**60, beyond every schedule's end: Python ints of any size, uint64 to its max.
+
+    (``mx.array(2**63, mx.uint64)`` itself raises inside MLX, which reads the Python int as an int64 first.)
+    """
+    at_max = schedule(mx.array(MAX_STEP, dtype=mx.int64)).item()
+    assert math.isfinite(at_max)
+    big = np.array([MAX_STEP, MAX_STEP + 1, 2**63, 2**64 - 1], dtype=np.uint64)
+    np.testing.assert_array_equal(np.array(schedule(mx.array(big))), np.full(4, at_max, dtype=np.float32))
+    np.testing.assert_array_equal(np.array(schedule(mx.array(big[1:2]))), [at_max])
+    assert schedule(mx.array(np.uint64(2**64 - 1))).item() == at_max
+    assert schedule(mx.array(np.int64(2**63 - 1))).item() == at_max
+    for step in (2**60 + 1, 2**63, 2**64, 10**30):
+        assert schedule(step).item() == at_max
+        assert schedule.at(step) == at_max
 
 
 def test_bad_steps():

@@ -9,8 +9,10 @@ numbers (rounded to float32 first where the argument is a float32).
 
 from __future__ import annotations
 
+import functools
 import inspect
 import json
+import re
 from collections.abc import Callable
 from typing import Any
 
@@ -187,3 +189,66 @@ def test_checks_take_scalars_and_name_the_value_received() -> None:
         check_real("init", np.bool_(True))
     with pytest.raises(TypeError, match=r"boundaries must be a list of ints, got array\(\[\[3\]\]"):
         check_steps("boundaries", np.array([[3]]))
+
+
+# Counts past 2**60. ---------------------------------------------------------------------------------------
+
+
+def _rebuilt_with(schedule: mlxlr.Schedule, name: str, value: Any) -> mlxlr.Schedule:
+    args: list[Any] = []
+    kwargs: dict[str, Any] = {}
+    parameters = inspect.signature(type(schedule).__init__).parameters
+    for key, given in schedule.params.items():
+        given = value if key == name else given
+        if parameters[key].kind is inspect.Parameter.VAR_POSITIONAL:
+            args.extend(given)
+        else:
+            kwargs[key] = given
+    return type(schedule)(*args, **kwargs)
+
+
+def _ending_at(n: int, k: int) -> list[int]:
+    return [n - k + 1 + i for i in range(k)]
+
+
+def _count_arguments() -> list[Any]:
+    """(schedule, name, how to set it to n) for every step count and list of steps of every example."""
+    rows, seen = [], set()
+    for schedule in EXAMPLES:
+        parameters = inspect.signature(type(schedule).__init__).parameters
+        for name, value in schedule.params.items():
+            annotation = str(parameters[name].annotation)
+            if "int" not in annotation or "float" in annotation or (type(schedule), name) in seen:
+                continue
+            if isinstance(value, int) and not isinstance(value, bool):
+                make: Callable[[int], Any] = int
+            elif isinstance(value, list) and value:
+                make = functools.partial(_ending_at, k=len(value))
+            else:
+                continue
+            seen.add((type(schedule), name))
+            rows.append(pytest.param(schedule, name, make, id=f"{type(schedule).__name__}.{name}"))
+    return rows
+
+
+@pytest.mark.parametrize(("schedule", "name", "make"), _count_arguments())
+def test_counts_up_to_2_60_evaluate_and_beyond_are_refused_by_name(schedule, name, make) -> None:
+    """Every step count of every family and combinator: 2**60 works (or is refused by name), 2**60 + 1 is refused."""
+    try:
+        big = _rebuilt_with(schedule, name, make(2**60))
+    except ValueError as e:  # a count that makes a product too large: refused, and the message says which
+        assert re.match(r"\S+ .*must be", str(e)), e
+    else:
+        steps = np.array([0, 1, 2**30, 2**53, 2**60, 2**64 - 1], dtype=np.uint64)
+        assert np.isfinite(np.array(big(mx.array(steps)))).all()
+        assert np.isfinite(np.array(big(mx.array(steps.astype(np.int64) // 2)))).all()
+    for beyond in (2**60 + 1, 2**63, 2**64):
+        with pytest.raises(ValueError, match=r"^\S+ must be at most 2\*\*(60|30), got \d+$"):
+            _rebuilt_with(schedule, name, make(beyond))
+
+
+def test_max_count_is_max_step() -> None:
+    from mlxlr._steps import MAX_STEP
+    from mlxlr._validate import MAX_COUNT
+
+    assert MAX_COUNT == MAX_STEP == 2**60

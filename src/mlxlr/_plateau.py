@@ -64,12 +64,12 @@ class ReduceOnPlateau(Native):
         self.factor = check_real("factor", factor)
         if not 0.0 < self.factor < 1.0:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        self.patience = check_int("patience", patience, minimum=0)
+        self.patience = check_int("patience", patience, minimum=0, maximum=2**30)  # counted in int32
         self.threshold = check_real("threshold", threshold)
         if self.threshold < 0.0:
             raise ValueError(f"threshold must be >= 0, got {threshold!r}")
         self.mode = check_choice("mode", mode, ("min", "max"))
-        self.cooldown = check_int("cooldown", cooldown, minimum=0)
+        self.cooldown = check_int("cooldown", cooldown, minimum=0, maximum=2**30)
         self.min_scale = check_real("min_scale", min_scale)
         if not 0.0 <= self.min_scale <= 1.0:
             raise ValueError(f"min_scale must be in [0, 1], got {min_scale!r}")

@@ -161,7 +161,7 @@ class Schedule(abc.ABC):
             >>> mlxlr.Linear(0.0, 1.0, steps=4).at(1)
             0.25
         """
-        return host_float(self(check_int("step", step, minimum=0)))
+        return host_float(self(check_int("step", step, minimum=0, maximum=None)))
 
     def values(self, steps: int | None = None) -> mx.array:
         """Values at steps ``0 .. steps - 1``, vectorized: equal to ``self(mx.arange(steps))``.

@@ -20,6 +20,15 @@ import mlx.core as mx
 FLOAT32_MAX = 3.4028234663852886e38
 """The largest finite float32: a Python float beyond it becomes ``inf`` in a schedule's value."""
 
+MAX_COUNT = 2**60
+"""The largest step count (a duration, a boundary, a period): ``mlxlr._steps.MAX_STEP``, where steps are clipped.
+
+Counts above it would never be reached, and their sums and products with
+steps must stay inside ``int64`` (MLX refuses a Python int beyond it). The
+two modules share a layer and may not import each other; a test keeps the
+two numbers equal.
+"""
+
 
 def plain(value: Any) -> Any:
     """``value`` with NumPy and MLX scalars as Python numbers, and arrays and sequences as lists, recursively.
@@ -51,15 +60,27 @@ def _array_scalar(value: mx.array) -> Any:
     return bool(item) if value.dtype == mx.bool_ else item
 
 
-def check_int(name: str, value: object, minimum: int = 1) -> int:
-    """Returns ``value`` as an ``int`` if it is an integer >= ``minimum``."""
+def check_int(name: str, value: object, minimum: int = 1, maximum: int | None = MAX_COUNT) -> int:
+    """Returns ``value`` as an ``int`` if it is an integer in ``[minimum, maximum]`` (``None``: no maximum)."""
     given, value = value, plain(value)
     if isinstance(value, bool) or not isinstance(value, numbers.Integral):
         raise TypeError(f"{name} must be an int, got {given!r} ({type(given).__name__})")
-    if value < minimum:
+    number = int(value)
+    if number < minimum:
         kind = "a positive int" if minimum == 1 else f"an int >= {minimum}"
-        raise ValueError(f"{name} must be {kind}, got {value!r}")
-    return int(value)
+        raise ValueError(f"{name} must be {kind}, got {number!r}")
+    if maximum is not None and number > maximum:
+        raise ValueError(f"{name} must be at most {_power_of_two(maximum)}, got {number!r}")
+    return number
+
+
+def _power_of_two(value: int) -> str:
+    """``2**60`` for 2**60, ``2**31 - 1`` for 2**31 - 1, else the number."""
+    for offset in (0, 1):
+        bits = (value + offset).bit_length() - 1
+        if bits > 8 and value + offset == 2**bits:
+            return f"2**{bits}" + (" - 1" if offset else "")
+    return str(value)
 
 
 def check_real(name: str, value: object) -> float:
