@@ -555,6 +555,13 @@ CASES = [
         r"unflatten a loaded file first: tree_unflatten",
         id="load-flat-dict",
     ),
+    # Expressions. ---------------------------------------------------------------------------------------
+    P(
+        lambda: mlxlr.parse("Linear(init=0, init=1, steps=3)"),
+        mlxlr.ParseError,
+        r"^keyword argument repeated: 'init' at column 16: Linear\(init=0, init=1, steps=3\)$",
+        id="parse-keyword-repeated",
+    ),
     # Steps. ----------------------------------------------------------------------------------------------
     P(
         lambda: L(mx.array(1.5)),

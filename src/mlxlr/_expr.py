@@ -282,9 +282,13 @@ class _Reader:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("'*' unpacking is not allowed in a schedule expression", self._start(arg))
+        given: set[str] = set()
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.error("'**' unpacking is not allowed in a schedule expression", self._start(kw))
+            if kw.arg in given:  # ast takes it; Python's compiler refuses it, and so do we
+                raise self.error(f"keyword argument repeated: {kw.arg!r}", self._start(kw))
+            given.add(kw.arg)
         func = node.func
         if isinstance(func, ast.Name):
             target = self.names.get(func.id)
