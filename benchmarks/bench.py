@@ -17,8 +17,9 @@ seconds and reported as skipped beyond it.
 
 Sections (``--only``): ``train`` (compiled training steps), ``traces`` (how
 often the compiled step is traced over 1000 steps), ``scalar`` (one schedule
-value, eager and compiled), ``first`` (first compiled call) and ``values``
-(``values(10**6)`` beside NumPy).
+value, eager and compiled), ``first`` (first compiled call), ``values``
+(``values(10**6)`` beside NumPy) and ``build`` (a chain built one piece at a
+time with ``>>``, ``+`` or ``*``: 5000 pieces beside 500, 10 for a linear cost).
 """
 
 from __future__ import annotations
@@ -53,7 +54,7 @@ from mlx.utils import tree_flatten  # noqa: E402
 
 import mlxlr  # noqa: E402
 
-SECTIONS = ("train", "traces", "scalar", "first", "values")
+SECTIONS = ("train", "traces", "scalar", "first", "values", "build")
 TOTAL, WARMUP, PEAK, FLOOR = 10_000, 1_000, 3e-4, 3e-5
 PIECE = 100  # steps per piece of the joins of the scalar benchmark
 SIZES = (10, 100, 1000)
@@ -446,6 +447,33 @@ def bench_values(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
+# Building chains. -----------------------------------------------------------------------
+
+
+def build_chain(op: Callable[[Any, Any], Any], pieces: list[mlxlr.Schedule]) -> str:
+    """``s = op(s, piece)`` for each piece, then ``repr(s)``: what a loop that builds a schedule does."""
+    s = pieces[0]
+    for piece in pieces[1:]:
+        s = op(s, piece)
+    return repr(s)
+
+
+def bench_build(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    import operator
+
+    pieces = [mlxlr.Linear(1.0, 1.001, 10 + i % 7) for i in range(5_000)]
+    rows = []
+    for symbol, op in ((">>", operator.rshift), ("+", operator.add), ("*", operator.mul)):
+        items = {
+            f"5000 {symbol}": partial(build_chain, op, pieces),
+            f"500 {symbol}": partial(build_chain, op, pieces[:500]),
+        }
+        times = interleave(items, cfg.reps, cfg.target)
+        label = f"a chain of 5000 pieces built one by one with {symbol}, and its repr / 500 pieces (linear: 10)"
+        rows.append(ratio_row(label, times, f"5000 {symbol}", f"500 {symbol}"))
+    return rows
+
+
 # Report. -------------------------------------------------------------------------------
 
 
@@ -476,6 +504,7 @@ TITLES = {
     "scalar": "One schedule value at a uint64 step (ratio min median max; median call times a / b)",
     "first": "First compiled call in a fresh process, empty kernel cache (ratio min median max; times a / b)",
     "values": "values(10**6) beside the same formula in NumPy (ratio min median max; times a / b)",
+    "build": "Building a chain one piece at a time (ratio min median max; times a / b)",
 }
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "train": bench_train,
@@ -483,6 +512,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "scalar": bench_scalar,
     "first": bench_first,
     "values": bench_values,
+    "build": bench_build,
 }
 
 

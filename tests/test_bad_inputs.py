@@ -59,6 +59,20 @@ def _bad_lambda_call() -> object:
     return mlxlr.Lambda(lambda t: "fast").at(3)
 
 
+def _warmups(n: int) -> mlxlr.Schedule:
+    s: mlxlr.Schedule = L
+    for _ in range(n):
+        s = s.with_warmup(2)
+    return s
+
+
+def _deep_config(n: int) -> dict[str, Any]:
+    config: dict[str, Any] = {"type": "Constant", "value": 1.0}
+    for _ in range(n):
+        config = {"type": "Clip", "schedule": config, "hi": 2.0}
+    return config
+
+
 def _load_from_sgd() -> None:
     _load(_adam, _state(_sgd, nn.Linear(2, 2)))
 
@@ -320,6 +334,18 @@ CASES = [
         ValueError,
         r"^patience must be at most 2\*\*30, got 1099511627776$",
         id="ReduceOnPlateau-patience-2**40",
+    ),
+    P(
+        lambda: _warmups(1_500),
+        ValueError,
+        r"^the expression nests deeper than 100 levels: this WithWarmup would be level 101; build it flatter",
+        id="with_warmup-1500-deep",
+    ),
+    P(
+        lambda: mlxlr.from_config(_deep_config(5_000)),
+        ValueError,
+        r"^config\.schedule\.schedule.*: the config nests schedules deeper than 100 levels$",
+        id="from_config-5000-deep",
     ),
     # Operators. ------------------------------------------------------------------------------------------
     P(

@@ -1,9 +1,12 @@
 """The Schedule base class: steps, operators, durations, repr, equality, errors."""
 
+import json
 import math
 import operator
+import re
 
 import mlx.core as mx
+import mlx.optimizers as optim
 import numpy as np
 import pytest
 
@@ -391,3 +394,138 @@ def test_exponential_rate_one_with_a_floor_is_constant():
     assert s.at(0) == 1.0 and s.at(10**6) == 1.0
     joined = mlxlr.Linear(0.0, 1.0, 4) >> s  # the stacked path of a join agrees
     assert joined.at(4) == 1.0 and joined.at(10**6) == 1.0
+
+
+# Long chains and deep trees. -------------------------------------------------------------------------------
+
+CHAIN = [mlxlr.Linear(1.0, 1.001, 10 + i % 7) for i in range(5_000)]
+"""Pieces near 1 (so that a product of 5000 stays finite), durations 10 .. 16."""
+
+
+def _piece(i: int, t: np.ndarray) -> np.ndarray:
+    d = 10 + i % 7
+    return 1.0 + 0.001 * np.minimum(t, d) / d
+
+
+def _chain_reference(op: str, t: np.ndarray) -> np.ndarray:
+    """float64, from the definitions: >> runs each piece from its start, + and * are pointwise."""
+    if op == "+":
+        return sum(_piece(i, t) for i in range(len(CHAIN)))
+    if op == "*":
+        return np.exp(sum(np.log(_piece(i, t)) for i in range(len(CHAIN))))
+    starts = np.cumsum([0] + [10 + i % 7 for i in range(len(CHAIN) - 1)])
+    i = np.searchsorted(starts, t, side="right") - 1
+    return np.array([_piece(k, np.array(x - starts[k])) for k, x in zip(i, t)])
+
+
+# float32 sums and products of 5000 terms, one rounding each: up to 5000 * 2**-24 = 3e-4 relative.
+@pytest.mark.parametrize(("op", "rtol"), [(">>", 1e-6), ("+", 1e-4), ("*", 1e-3)])
+def test_chains_of_5000_built_one_by_one_work_everywhere(op, rtol):
+    s = CHAIN[0]
+    for piece in CHAIN[1:]:
+        s = {">>": operator.rshift, "+": operator.add, "*": operator.mul}[op](s, piece)
+    parts = {">>": "schedules", "+": "terms", "*": "factors"}[op]
+    assert getattr(s, parts) == tuple(CHAIN)  # one flat node
+    text = repr(s)
+    assert text.startswith(f"Linear(init=1.0, end=1.001, steps=10) {op} Linear(init=1.0, end=1.001, steps=11) {op}")
+    rebuilt = mlxlr.parse(text)
+    assert rebuilt == s and hash(rebuilt) == hash(s) and repr(rebuilt) == text
+    config = json.loads(json.dumps(s.to_config()))
+    assert mlxlr.from_config(config) == s
+    steps = np.array([0, 1, 9, 10, 11, 16, 100, 4321, 30_000, 64_990, 2**40], dtype=np.uint64)
+    expected = _chain_reference(op, steps.astype(np.float64))
+    np.testing.assert_allclose(np.array(s(mx.array(steps))), expected, rtol=rtol)
+    np.testing.assert_allclose(np.array(s.values(50)), _chain_reference(op, np.arange(50.0)), rtol=rtol)
+    assert s.at(4321) == np.array(s(mx.array(4321))).item()
+    opt = mlxlr.ScheduledOptimizer(optim.SGD(0.0), learning_rate=s)
+    opt.update({}, {})
+    assert opt.learning_rate.item() == s.at(0)
+
+
+def test_a_chain_of_30000_pieces_reads_back_through_parse():
+    """Long chains are written in parenthesized groups, which the operators flatten back into one chain."""
+    s = mlxlr.Join([CHAIN[i % 5_000] for i in range(30_000)], [10 * k for k in range(1, 30_000)])
+    text = repr(s)
+    assert "Join(" in text  # boundaries not at the pieces' ends: a call
+    s = CHAIN[0]
+    for i in range(1, 30_000):
+        s = s >> CHAIN[i % 5_000]
+    text = repr(s)
+    assert text.count("(Linear") == 299  # groups of 100 pieces after the first
+    assert mlxlr.parse(text) == s
+
+
+DEEPER = {
+    "with_warmup": lambda s: s.with_warmup(2),
+    "1 - s": lambda s: 1 - s,  # a sum of a scale: two levels
+    "clip": lambda s: s.clip(hi=10.0),
+    "join in a join": lambda s: mlxlr.Join([s, mlxlr.Linear(0.0, 1.0, 3)], [s.duration]),
+    "mixed": lambda s: (s >> mlxlr.Constant(0.5)).for_steps(30).stretch(2) * mlxlr.Linear(1, 2, 5),
+}
+
+
+def _deepest(kind: str) -> mlxlr.Schedule:
+    """The deepest tree of ``kind`` that is accepted: one more level is refused, by name."""
+    deeper = DEEPER[kind]
+    s: mlxlr.Schedule = mlxlr.Linear(0.0, 1.0, 10)
+    for _ in range(1_500):
+        try:
+            s = deeper(s)
+        except ValueError as e:
+            assert re.fullmatch(
+                r"the expression nests deeper than 100 levels: this \w+ would be level 10[1-4]; build it flatter "
+                r"\(a chain of >>, \+ or \* stays one level however long\)",
+                str(e),
+            ), e
+            return s
+    raise AssertionError("never refused")
+
+
+def _with_a_deep_stack(run, frames: int = 150):
+    """``run()`` called from ``frames`` frames deep: a caller's stack leaves the tree less room."""
+    return run() if frames == 0 else _with_a_deep_stack(run, frames - 1)
+
+
+@pytest.mark.parametrize("kind", DEEPER)
+def test_trees_nest_up_to_100_levels_and_every_operation_works_there(kind):
+    s = _deepest(kind)
+    twin = mlxlr.parse(repr(s))
+
+    def everything():
+        assert mlxlr.parse(repr(s)) == s == twin and hash(s) == hash(twin)
+        assert mlxlr.from_config(json.loads(json.dumps(s.to_config()))) == s
+        assert np.isfinite(np.array(s.values(40))).all() and np.isfinite(s.at(7))
+        assert s(mx.array([3, 2**40], dtype=mx.uint64)).shape == (2,)
+        opt = mlxlr.ScheduledOptimizer(optim.SGD(0.0), learning_rate=s, momentum=s)
+        opt.update({}, {})
+        assert opt.learning_rate.item() == s.at(0)
+        return True
+
+    assert _with_a_deep_stack(everything)
+
+
+def test_deeper_trees_are_refused_at_construction_never_a_recursion_error():
+    s = mlxlr.Linear(0.0, 1.0, 10)
+    with pytest.raises(ValueError, match=r"^the expression nests deeper than 100 levels: this WithWarmup would be"):
+        for _ in range(1_500):
+            s = s.with_warmup(2)
+    s = mlxlr.Linear(0.0, 1.0, 10)
+    with pytest.raises(ValueError, match=r"^the expression nests deeper than 100 levels: this Scaled would be"):
+        for _ in range(1_500):
+            s = -(s + mlxlr.Linear(0.0, 1.0, 10))
+    text = "Linear(0, 1, 10)" + ".with_warmup(2)" * 1_500
+    with pytest.raises(mlxlr.ParseError, match=r"^(\.with_warmup: the expression nests deeper|cannot parse|the exp)"):
+        mlxlr.parse(text)
+    for text in ("-" * 5_000 + "Constant(1)", "(" * 5_000 + "1" + ")" * 5_000, "Constant(" * 1_000 + ")" * 1_000):
+        with pytest.raises(mlxlr.ParseError):
+            mlxlr.parse(text)
+    config = {"type": "Linear", "init": 0, "end": 1, "steps": 10}
+    for _ in range(5_000):
+        config = {"type": "WithWarmup", "schedule": config, "steps": 2}
+    with pytest.raises(ValueError, match=r"config\.schedule\.schedule.*: the config nests schedules deeper than 100"):
+        mlxlr.from_config(config)
+    nested: list = [1.0]
+    for _ in range(5_000):
+        nested = [nested]
+    with pytest.raises(ValueError, match=r"config\.values\[0\]\[0\].*: lists and mappings nest deeper than 100 levels"):
+        mlxlr.from_config({"type": "PiecewiseConstant", "boundaries": [1], "values": nested})

@@ -18,7 +18,7 @@ from collections.abc import Callable, Mapping
 from typing import Any, TypeVar
 
 from . import _algebra, _combinators, _compat, _cycles, _decays, _join, _native, _plateau, _recipes, _stairs
-from ._schedule import Schedule, signature
+from ._schedule import MAX_DEPTH, Schedule, signature
 
 S = TypeVar("S", bound=Schedule)
 
@@ -242,7 +242,9 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
     return _decode_schedule(config, schedule_classes(), "config")
 
 
-def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path: str) -> Schedule:
+def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path: str, depth: int = 1) -> Schedule:
+    if depth > MAX_DEPTH:  # before the recursion of a hand-made config goes deeper than Python's stack
+        raise ValueError(f"{_shortened(path)}: the config nests schedules deeper than {MAX_DEPTH} levels")
     if not isinstance(config, Mapping):
         raise TypeError(f"{path} must be a mapping with a {TYPE_KEY!r} key, got {config!r}")
     name = config.get(TYPE_KEY)
@@ -267,7 +269,7 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
             if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 raise TypeError(f"{path}: {name} needs the argument {p.name!r}")
             continue
-        value = _decode_value(config[p.name], classes, f"{path}.{p.name}")
+        value = _decode_value(config[p.name], classes, f"{path}.{p.name}", depth)
         if p.kind is p.POSITIONAL_ONLY:
             args.append(value)
         elif p.kind is p.VAR_POSITIONAL:
@@ -288,11 +290,18 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
         raise TypeError(f"{path} ({name}): {e}") from e
 
 
-def _decode_value(value: object, classes: Mapping[str, type[Schedule]], path: str) -> Any:
+def _decode_value(value: object, classes: Mapping[str, type[Schedule]], path: str, depth: int, nesting: int = 0) -> Any:
+    """An argument of a schedule at ``depth``, inside ``nesting`` lists and mappings."""
+    if nesting > MAX_DEPTH:
+        raise ValueError(f"{_shortened(path)}: lists and mappings nest deeper than {MAX_DEPTH} levels")
     if isinstance(value, Mapping):
         if TYPE_KEY in value:
-            return _decode_schedule(value, classes, path)
-        return {k: _decode_value(v, classes, f"{path}.{k}") for k, v in value.items()}
+            return _decode_schedule(value, classes, path, depth + 1)
+        return {k: _decode_value(v, classes, f"{path}.{k}", depth, nesting + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_decode_value(v, classes, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_decode_value(v, classes, f"{path}[{i}]", depth, nesting + 1) for i, v in enumerate(value)]
     return value
+
+
+def _shortened(path: str) -> str:
+    return path if len(path) <= 80 else f"{path[:40]}...{path[-37:]}"

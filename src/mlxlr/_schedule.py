@@ -13,14 +13,26 @@ from __future__ import annotations
 import abc
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import Any, ClassVar
 
 import mlx.core as mx
+from typing_extensions import Self
 
 from . import _printing
 from ._steps import StepLike, arange, host_float
 from ._validate import FLOAT32_MAX, check_int, plain
+
+MAX_DEPTH = 100
+"""How deep schedules may nest: a schedule inside a schedule is one level more.
+
+Evaluation, printing, equality and configs walk a tree recursively, a few
+Python frames a level: 100 levels stay well inside Python's default limit of
+1000 frames. Chains stay one level however long (``a >> b >> c``, ``a + b +
+c`` and ``a * b * c`` build one flat node), so only trees built inside out
+(``s.with_warmup(...)`` of a ``with_warmup``, ``1 - s`` of a ``1 - s``, ...)
+reach the limit; they are refused at construction.
+"""
 
 CHUNK = 2**18
 """Steps :meth:`Schedule.values` evaluates at once, each chunk before the next is built.
@@ -104,6 +116,8 @@ class Schedule(abc.ABC):
     """
 
     _params: dict[str, Any]
+    _depth: int = 1
+    """Levels of schedules nested in this one, itself included: 1 for a schedule with none (at most ``MAX_DEPTH``)."""
     _precedence: int = _printing.PREC_ATOM
     __array_ufunc__ = None
     """NumPy defers to the schedule's operators: ``np.float64(2) * s`` is ``s.__rmul__``, not an object array."""
@@ -127,6 +141,22 @@ class Schedule(abc.ABC):
             bound.apply_defaults()
             params = cls._record(dict(list(bound.arguments.items())[1:]))
         object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_depth", checked_depth(cls, 1 + deepest(params.values())))
+        return self
+
+    @classmethod
+    def _assembled(cls, params: dict[str, Any] | None, depth: int) -> Self:
+        """An instance whose arguments are recorded as ``params``, without ``__new__``'s work or ``__init__``.
+
+        For builders whose every argument is already checked (the operators
+        extending a chain by one piece): the caller sets the attributes that
+        ``__init__`` would (and ``_params`` later, if it passes ``None``).
+        ``depth`` is the instance's depth, checked here.
+        """
+        self = object.__new__(cls)
+        if params is not None:
+            object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_depth", checked_depth(cls, depth))
         return self
 
     @classmethod
@@ -252,6 +282,15 @@ class Schedule(abc.ABC):
         return SEAM.to_config(self)
 
     def __repr__(self) -> str:
+        return _printing.printed(self)
+
+    def _written(self) -> str:
+        """This schedule's expression, from its arguments (``repr`` gives the texts of the schedules among them).
+
+        A class that prints in a notation of its own (operators) overrides
+        this, not ``__repr__``: ``repr`` writes a tree's schedules children
+        first, in a loop, so that printing a deep tree is no deep recursion.
+        """
         return _printing.expression(self, signature(type(self)))
 
     def _key(self) -> tuple[Any, ...]:
@@ -369,6 +408,26 @@ def _freeze(value: Any) -> Any:
     if isinstance(value, (int, float, str, bool, type(None))):
         return value
     return ("id", id(value))
+
+
+def deepest(values: Iterable[Any]) -> int:
+    """The depth of the deepest schedule among ``values`` and the items of those that are lists (0 for none)."""
+    depth = 0
+    for value in values:
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, Schedule) and item._depth > depth:
+                depth = item._depth
+    return depth
+
+
+def checked_depth(cls: type, depth: int) -> int:
+    """``depth``, if it is at most :data:`MAX_DEPTH`; else a ``ValueError`` that says how to build flatter."""
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"the expression nests deeper than {MAX_DEPTH} levels: this {cls.__name__} would be level {depth}; "
+            "build it flatter (a chain of >>, + or * stays one level however long)"
+        )
+    return depth
 
 
 def walk(schedule: Schedule) -> Iterator[Schedule]:
