@@ -73,6 +73,37 @@ def _deep_config(n: int) -> dict[str, Any]:
     return config
 
 
+class _Float(mlxlr.Schedule):
+    """A user's schedule that returns a Python float."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, step: Any) -> Any:
+        return self.value
+
+
+class _Scalar(_Float):
+    """A user's schedule that returns one value whatever the step's shape."""
+
+    def __call__(self, step: Any) -> Any:
+        return mx.array(self.value)
+
+
+class _Steps(_Float):
+    """A user's schedule that returns the step itself: an integer array."""
+
+    def __call__(self, step: Any) -> Any:
+        return mlxlr.as_step(step)
+
+
+class _If(_Float):
+    """A user's schedule that branches in Python on the step."""
+
+    def __call__(self, step: Any) -> Any:
+        return mx.array(self.value) if mlxlr.as_step(step) < 3 else mx.array(0.0)
+
+
 def _load_from_sgd() -> None:
     _load(_adam, _state(_sgd, nn.Linear(2, 2)))
 
@@ -587,6 +618,37 @@ CASES = [
         mlxlr.ParseError,
         r"^keyword argument repeated: 'init' at column 16: Linear\(init=0, init=1, steps=3\)$",
         id="parse-keyword-repeated",
+    ),
+    # A user's schedule that breaks the contract of __call__. -----------------------------------------------
+    P(
+        lambda: _Float(0.5).at(3),
+        TypeError,
+        r"^_Float\.__call__ returned 0\.5 \(float\), not an mx\.array: a schedule returns a float32 mx\.array",
+        id="user-returns-float",
+    ),
+    P(
+        lambda: _Scalar(0.5).values(4),
+        TypeError,
+        r"^_Scalar\.__call__ returned an array of shape \(\) for a step of shape \(4,\): .*mx\.broadcast_to",
+        id="user-returns-scalar-for-steps",
+    ),
+    P(
+        lambda: (L + _Steps(0.0)).values(4),
+        TypeError,
+        r"^_Steps\.__call__ returned an array of dtype mlx\.core\.int64: .*convert it with \.astype\(mx\.float32\)",
+        id="user-returns-int-array",
+    ),
+    P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=_Steps(0.0)),
+        TypeError,
+        r"^_Steps\.__call__ returned an array of dtype mlx\.core\.int64",
+        id="opt-user-returns-int-array",
+    ),
+    P(
+        lambda: (L >> _If(1.0)).values(20),
+        TypeError,
+        r"^_If\.__call__ runs Python code on the step's value \(MLX: .*\): .*mx\.where\(condition, a, b\)",
+        id="user-branches-in-python",
     ),
     # Steps. ----------------------------------------------------------------------------------------------
     P(

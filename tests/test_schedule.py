@@ -4,6 +4,7 @@ import json
 import math
 import operator
 import re
+from functools import partial
 
 import mlx.core as mx
 import mlx.optimizers as optim
@@ -529,3 +530,154 @@ def test_deeper_trees_are_refused_at_construction_never_a_recursion_error():
         nested = [nested]
     with pytest.raises(ValueError, match=r"config\.values\[0\]\[0\].*: lists and mappings nest deeper than 100 levels"):
         mlxlr.from_config({"type": "PiecewiseConstant", "boundaries": [1], "values": nested})
+
+
+# A user's subclass that breaks the contract of __call__. --------------------------------------------------
+
+
+class ReturnsFloat(mlxlr.Schedule):
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, step):
+        return self.value  # a Python float: crashes MLX's optimizers, freezes under compile
+
+
+class ReturnsScalar(mlxlr.Schedule):
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, step):
+        return mx.array(self.value)  # one value whatever the step's shape
+
+
+class ReturnsInt(mlxlr.Schedule):
+    def __init__(self, every: int) -> None:
+        self.every = every
+
+    def __call__(self, step):
+        return mlxlr.as_step(step) // self.every  # an integer array
+
+
+class ReturnsBool(mlxlr.Schedule):
+    def __init__(self, at: int) -> None:
+        self.at_ = at
+
+    def __call__(self, step):
+        return mlxlr.as_step(step) >= self.at_
+
+
+class BranchesInPython(mlxlr.Schedule):
+    def __init__(self, at: int) -> None:
+        self.at_ = at
+
+    def __call__(self, step):
+        t = mlxlr.as_step(step)
+        if t < self.at_:  # works for one eager scalar step only
+            return mx.ones(t.shape)
+        return mx.zeros(t.shape)
+
+
+def _compiled_updates(schedule, n=3):
+    opt = mlxlr.ScheduledOptimizer(optim.SGD(0.0), learning_rate=schedule)
+    params = {"w": mx.ones(2)}
+    opt.init(params)
+    state = [opt.state]
+
+    @partial(mx.compile, inputs=state, outputs=state)
+    def step(p):
+        return opt.apply_gradients({"w": mx.ones(2)}, p)
+
+    for _ in range(n):
+        params = step(params)
+        mx.eval(params)
+    return opt
+
+
+BROKEN = [
+    (
+        ReturnsFloat(0.5),
+        r"ReturnsFloat\.__call__ returned 0\.5 \(float\), not an mx\.array: a schedule returns a float32",
+    ),
+    (ReturnsInt(3), r"ReturnsInt\.__call__ returned an array of dtype mlx\.core\.int64: .*\.astype\(mx\.float32\)"),
+    (ReturnsBool(3), r"ReturnsBool\.__call__ returned an array of dtype mlx\.core\.bool: .*\.astype\(mx\.float32\)"),
+]
+"""Broken at every step, eager or compiled: (schedule, what the TypeError says)."""
+
+USES = {
+    "at": lambda s: s.at(3),
+    "values": lambda s: s.values(5),
+    "in a sum": lambda s: (s + W)(mx.arange(3)),
+    "in a join": lambda s: (W >> s)(mx.array([5, 2_000], dtype=mx.uint64)),
+    "join values": lambda s: (W >> s).values(1_010),
+    "with_warmup": lambda s: s.with_warmup(5),
+    "denominator": lambda s: W / (s + 1),
+    "ScheduledOptimizer": lambda s: mlxlr.ScheduledOptimizer(optim.SGD(0.0), momentum=s),
+    "compiled step": _compiled_updates,
+}
+
+
+@pytest.mark.parametrize("use", USES)
+@pytest.mark.parametrize(
+    ("schedule", "message"), BROKEN, ids=lambda x: type(x).__name__ if not isinstance(x, str) else ""
+)
+def test_a_subclass_that_returns_the_wrong_kind_of_value_is_named_with_the_fix(schedule, message, use):
+    with pytest.raises(TypeError, match=message):
+        USES[use](schedule)
+
+
+@pytest.mark.parametrize("use", [u for u in USES if u != "at"])
+def test_one_value_for_an_array_of_steps_is_named(use):
+    """A 0-d result is right for a scalar step (at, an optimizer's step) and wrong for an array of steps."""
+    s = ReturnsScalar(0.5)
+    if use in ("compiled step", "with_warmup"):  # scalar steps only (a momentum's range is sampled: not those)
+        USES[use](s)
+        return
+    with pytest.raises(
+        TypeError,
+        match=r"ReturnsScalar\.__call__ returned an array of shape \(\) for a step of shape \(\d+,\): .*"
+        r"mx\.broadcast_to\(value, step\.shape\)",
+    ):
+        USES[use](s)
+    assert s.at(3) == 0.5
+
+
+def test_python_branching_on_the_step_is_named_with_mx_where():
+    s = BranchesInPython(2)
+    assert s.at(0) == 1.0 and s.at(5) == 0.0  # eager, one scalar step: Python's `if` happens to work
+    with pytest.raises(
+        TypeError,
+        match=r"BranchesInPython\.__call__ runs Python code on the step's value \(MLX: \[convert\] Only length-1 "
+        r"arrays.*\): .*mx\.where\(condition, a, b\) instead of if/else",
+    ):
+        s.values(5)
+    with pytest.raises(
+        TypeError,
+        match=r"BranchesInPython\.__call__ runs Python code on the step's value \(MLX: \[eval\] Attempting to eval "
+        r"an array during function transformations.*mx\.where",
+    ):
+        _compiled_updates(s)
+    with pytest.raises(TypeError, match=r"Lambda\(fn=<function .*>\): fn runs Python code on the step's value"):
+        _compiled_updates(mlxlr.Lambda(lambda t: mx.array(1.0) if t < 3 else mx.array(0.0)))
+
+
+def test_a_subclass_that_keeps_the_contract_is_taken_as_it_is():
+    class Half(mlxlr.Schedule):
+        def __init__(self, value: float) -> None:
+            self.value = value
+
+        def __call__(self, step):  # float16 of the step's shape: cast to float32, nothing else
+            return mx.full(mlxlr.as_step(step).shape, self.value, dtype=mx.float16)
+
+    s = Half(0.5)
+    assert s.values(4).tolist() == [0.5] * 4 and s.values(4).dtype == mx.float32
+    assert (W >> s)(mx.array([0, 1_001, 5_000])).dtype == mx.float32
+    assert _compiled_updates(s).learning_rate.item() == 0.5
+    assert _compiled_updates(ReturnsScalar(0.25)).learning_rate.item() == 0.25  # a scalar step: a 0-d value
+
+
+def test_lambda_keeps_its_cast_and_broadcast():
+    """Lambda wraps closures such as MLX's, which return a float32 scalar for a scalar step: it casts and broadcasts."""
+    assert mlxlr.Lambda(lambda t: 0.5).values(3).tolist() == [0.5, 0.5, 0.5]
+    assert mlxlr.Lambda(lambda t: t // 2).values(4).tolist() == [0.0, 0.0, 1.0, 1.0]
+    assert mlxlr.Lambda(optim.cosine_decay(1.0, 10)).values(3).dtype == mx.float32

@@ -92,7 +92,10 @@ class Schedule(abc.ABC):
     ``float32`` array of the same shape. It runs inside ``mx.compile``d
     training steps, so it must use graph operations only: no Python
     branching on the step, no ``.item()``. :func:`mlxlr.as_step` turns any
-    accepted step into a non-negative ``int64`` array.
+    accepted step into a non-negative ``int64`` array. Where mlxlr calls it
+    (``at``, ``values``, joins, combinators, ``ScheduledOptimizer``), a result
+    that breaks these rules is a ``TypeError`` naming the class and the fix.
+    The contract in full: ``docs/index.md``, "Writing your own schedule".
 
     Operators: ``a + b``, ``a - b``, ``a * b``, ``a / b`` and ``-a`` combine
     schedules and numbers (Python's and NumPy scalars) pointwise; ``a >> b``
@@ -191,7 +194,7 @@ class Schedule(abc.ABC):
             >>> mlxlr.Linear(0.0, 1.0, steps=4).at(1)
             0.25
         """
-        return host_float(self(check_int("step", step, minimum=0, maximum=None)))
+        return host_float(called(self, check_int("step", step, minimum=0, maximum=None)))
 
     def values(self, steps: int | None = None) -> mx.array:
         """Values at steps ``0 .. steps - 1``, vectorized: equal to ``self(mx.arange(steps))``.
@@ -226,7 +229,7 @@ class Schedule(abc.ABC):
 
     def _span(self, start: int, count: int) -> mx.array:
         """The values at the consecutive steps ``start .. start + count - 1``, for :meth:`values`."""
-        return self(arange(start, count))
+        return called(self, arange(start, count))
 
     # Combinators (the seam: their classes live in mlxlr._combinators). ------
 
@@ -358,6 +361,66 @@ class Schedule(abc.ABC):
 
     def __rrshift__(self, other: object) -> Schedule:
         raise TypeError(f"the left side of >> must be a Schedule, got {other!r} ({type(other).__name__})")
+
+
+# The contract of __call__, checked where mlxlr calls a schedule that is not its own. -------------------------
+
+_PYTHON_ON_ARRAYS = (
+    "Attempting to eval an array during function transformations",  # if / int() / .item() inside mx.compile
+    "Only length-1 arrays can be converted to Python scalars",  # the same on an array of steps
+)
+
+
+def called(schedule: Schedule, step: StepLike) -> mx.array:
+    """``schedule(step)``, checked against the contract of ``__call__``: a floating array of the step's shape.
+
+    The one place where mlxlr calls a schedule's ``__call__`` (a user's
+    subclass; mlxlr's own evaluate their formulas): ``at``, ``values``, and
+    :func:`mlxlr._native.evaluate` for joins, sums, combinators and
+    ``ScheduledOptimizer``. A floating result is cast to float32; a Python
+    number, an integer or bool array, or an array of another shape (a scalar
+    for an array of steps included) is a ``TypeError`` that names the class
+    and the fix, and so is MLX's error for Python code that branches on the
+    step (``if``, ``min``, ``int()``, ``.item()``).
+    """
+    try:
+        out = schedule(step)
+    except ValueError as error:
+        if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
+            raise
+        raise TypeError(
+            f"{_name(schedule)}.__call__ runs Python code on the step's value (MLX: {str(error).strip()}): a schedule "
+            "is called inside mx.compile and with arrays of steps, so it must use graph operations only: "
+            "mx.where(condition, a, b) instead of if/else, mx.minimum/mx.maximum instead of min/max, no int(), "
+            "float() or .item() of the step"
+        ) from None
+    return conformed(schedule, out, step.shape if isinstance(step, mx.array) else ())
+
+
+def conformed(schedule: Schedule, out: object, shape: tuple[int, ...]) -> mx.array:
+    """``out`` as the value of ``schedule`` at steps of ``shape``: a float32 array of that shape, or a TypeError."""
+    contract = "a schedule returns a float32 mx.array of the step's shape, built from the step with graph operations"
+    if not isinstance(out, mx.array):
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned {out!r} ({type(out).__name__}), not an mx.array: {contract} "
+            "(a Python number would be a constant inside a compiled step); a constant is mlxlr.Constant(value)"
+        )
+    if not mx.issubdtype(out.dtype, mx.floating):
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned an array of dtype {out.dtype}: {contract} (an integer or bool "
+            "array makes an integer learning rate); convert it with .astype(mx.float32)"
+        )
+    if out.shape != shape:
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned an array of shape {out.shape} for a step of shape {shape}: "
+            f"{contract} (values(), joins and plots pass many steps at once); build it from the step, "
+            "e.g. mx.broadcast_to(value, step.shape)"
+        )
+    return out if out.dtype == mx.float32 else out.astype(mx.float32)
+
+
+def _name(schedule: Schedule) -> str:
+    return type(schedule).__qualname__
 
 
 def _number(value: object) -> bool:
