@@ -612,6 +612,26 @@ CASES = [
         r"unflatten a loaded file first: tree_unflatten",
         id="load-flat-dict",
     ),
+    # mlx-lm's configs. ----------------------------------------------------------------------------------
+    P(
+        lambda: mlxlr.from_mlx_lm(["cosine_decay", 1e-5]),
+        TypeError,
+        r"^config must be a mapping \(mlx-lm's lr_schedule or training config\) or the path of mlx-lm's YAML config, "
+        r"got \['cosine_decay', 1e-05\] \(list\)$",
+        id="from_mlx_lm-list",
+    ),
+    P(
+        lambda: mlxlr.from_mlx_lm("no/such/lora.yaml"),
+        FileNotFoundError,
+        r"^config: no mlx-lm config file at 'no/such/lora\.yaml'$",
+        id="from_mlx_lm-missing-file",
+    ),
+    P(
+        lambda: mlxlr.from_mlx_lm({"name": "cosine_decay", "arguments": ["1e-5", "1e3"]}),
+        TypeError,
+        r"decay_steps must be an int, got 1000\.0 \(float\)",
+        id="from_mlx_lm-steps-as-float-string",
+    ),
     # Expressions. ---------------------------------------------------------------------------------------
     P(
         lambda: mlxlr.parse("Linear(init=0, init=1, steps=3)"),

@@ -14,7 +14,6 @@ import importlib
 import json
 import math
 import os
-import re
 import shutil
 import struct
 import sys
@@ -28,7 +27,7 @@ import mlx.core as mx
 from ._config import from_config
 from ._expr import parse
 from ._join import Join
-from ._mlx_lm import from_mlx_lm
+from ._mlx_lm import YAML_HINT, from_mlx_lm, yaml_document
 from ._schedule import Schedule
 
 PROG = "mlxlr"
@@ -42,7 +41,6 @@ CHUNK = 1 << 20
 """``--csv`` evaluates this many steps per call."""
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 PLOT_HINT = 'writing an image needs matplotlib: pip install "mlxlr[plot]"'
-YAML_HINT = 'reading YAML needs PyYAML: pip install "mlxlr[yaml]"'
 
 EPILOG = """\
 examples:
@@ -217,28 +215,9 @@ def read_config(path: Path) -> Schedule:
 
 def _load_yaml(path: Path, text: str) -> Any:
     try:
-        yaml: Any = importlib.import_module("yaml")
+        return yaml_document(text, str(path))  # PyYAML's safe loader reading 1e-5 as a number, as mlx-lm does
     except ImportError:
         raise InputError(YAML_HINT) from None
-
-    class Loader(yaml.SafeLoader):  # type: ignore[misc]
-        """PyYAML's safe loader reading ``1e-5`` as a number (YAML 1.1 wants ``1.0e-5``), as mlx-lm does."""
-
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT, list("-+0123456789."))
-    try:
-        return yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}") from None
-
-
-_YAML_FLOAT = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+][0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
 
 
 # Commands. -------------------------------------------------------------------
