@@ -29,10 +29,13 @@ from ._expr import parse
 from ._join import Join
 from ._mlx_lm import YAML_HINT, from_mlx_lm, yaml_document
 from ._schedule import Schedule
+from ._validate import MAX_COUNT
 
 PROG = "mlxlr"
 WIDTH, HEIGHT = 72, 16
 """The plot area in characters, at most (the width shrinks to fit the terminal)."""
+MAX_SIZE = 1000
+"""The largest ``--width`` and ``--height``, in characters."""
 MAX_POINTS = 4096
 """A plot samples at most this many steps (plus the join boundaries), in one vectorized call."""
 MAX_JOINS_SHOWN = 20
@@ -135,8 +138,8 @@ def _parser() -> _Parser:
     plot.add_argument("--out", metavar="FILE", help="write an image (.png, .svg or .pdf; needs matplotlib)")
     plot.add_argument("--csv", action="store_true", help="print step,value rows instead of a plot")
     plot.add_argument("--every", type=_count, metavar="K", help="with --csv: every K-th step only")
-    plot.add_argument("--width", type=_count, metavar="W", help=f"plot width in characters (default: {WIDTH}, or less)")
-    plot.add_argument("--height", type=_count, metavar="H", help=f"plot height in characters (default: {HEIGHT})")
+    plot.add_argument("--width", type=_size, metavar="W", help=f"plot width in characters (default: {WIDTH}, or less)")
+    plot.add_argument("--height", type=_size, metavar="H", help=f"plot height in characters (default: {HEIGHT})")
     plot.set_defaults(command=_plot)
 
     show = sub.add_parser(
@@ -158,21 +161,27 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _count(text: str) -> int:
-    """A positive count: ``1000``, ``100_000`` or ``1e6``."""
+def _count(text: str, most: int = MAX_COUNT) -> int:
+    """A positive count up to ``most`` (2**60, as step counts in the library): ``1000``, ``100_000`` or ``1e6``."""
+    allowed = f"a positive integer of at most {'2**60' if most == MAX_COUNT else most}"
     try:
         value = int(text)
     except ValueError:
         try:
             number = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
         if not number.is_integer():
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
         value = int(number)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
     return value
+
+
+def _size(text: str) -> int:
+    """A plot's width or height in characters: a positive count up to :data:`MAX_SIZE`."""
+    return _count(text, MAX_SIZE)
 
 
 # Reading the schedule. -----------------------------------------------------
@@ -243,7 +252,7 @@ def _plot(args: argparse.Namespace) -> int:
     if steps is None:
         if schedule.duration is None:
             raise InputError(f"the schedule is unbounded: give --steps N for {schedule!r}")
-        steps = schedule.duration + 1
+        steps = min(schedule.duration + 1, MAX_COUNT + 1)  # steps past 2**60 hold the value at 2**60
     if args.csv:
         _write_csv(schedule, steps, args.every or 1, sys.stdout)
         return 0
