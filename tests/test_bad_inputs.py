@@ -378,6 +378,18 @@ CASES = [
         r"^config\.schedule\.schedule.*: the config nests schedules deeper than 100 levels$",
         id="from_config-5000-deep",
     ),
+    P(
+        lambda: mlxlr.warmup_cosine(1.0, 10, 110, cycles=-0.3),
+        ValueError,
+        r"^cycles must be > 0, got -0\.3$",
+        id="warmup_cosine-cycles-negative",
+    ),
+    P(
+        lambda: mlxlr.warmup_cosine(1.0, 0, 2**40, cycles=2.0**31),
+        ValueError,
+        r"^cycles=2147483648\.0 over 1099511627776 steps after the warmup is out of range",
+        id="warmup_cosine-cycles-too-many",
+    ),
     # Operators. ------------------------------------------------------------------------------------------
     P(
         lambda: L >> 3,
