@@ -390,6 +390,12 @@ CASES = [
         r"^cycles=2147483648\.0 over 1099511627776 steps after the warmup is out of range",
         id="warmup_cosine-cycles-too-many",
     ),
+    P(
+        lambda: mlxlr.ReduceOnPlateau(threshold_mode="absolute"),
+        ValueError,
+        r"^threshold_mode must be one of 'rel', 'abs', got 'absolute'$",
+        id="ReduceOnPlateau-threshold-mode",
+    ),
     # Operators. ------------------------------------------------------------------------------------------
     P(
         lambda: L >> 3,
