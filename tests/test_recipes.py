@@ -244,3 +244,15 @@ def test_warmup_cosine_keeps_its_repr_for_multiples_of_a_half() -> None:
         ".repeat().stretch(0.3333333333333333).for_steps(100)"
     )
     assert waves.at(0) == 1.0 and waves.at(100) == pytest.approx(0.5, rel=2e-7)  # cos(2 pi 0.75) = 0: half way
+
+
+def test_hard_restarts_are_exact_where_hugging_faces_float64_phase_is_not() -> None:
+    """The documented exception: HF's (cycles * p) % 1 in float64 lands just below 1 at some restarts."""
+    total, cycles, step = 217191925, 43, 116172425  # a restart: 23 * 217191925 / 43 == 116172425
+    assert step * cycles % total == 0
+    p = float(step) / float(total)
+    hf = max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(cycles) * p) % 1.0))))  # HF's lambda as written
+    assert hf < 1e-12  # HF: the bottom of the previous decay
+    s = mlxlr.warmup_cosine_restarts(1.0, 0, total, cycles=cycles)
+    assert s.at(step) == 1.0 and s.at(step - 1) < 1e-12  # a restart: peak; just before: the bottom
+    assert hf_restarts(1.0, 0, total, cycles)(step) == 1.0  # the exact-phase reference agrees

@@ -390,6 +390,43 @@ def test_user_subclass_gets_everything():
     assert s(mx.array([0, 30], dtype=mx.uint64)).dtype == mx.float32
 
 
+def optax_exponential(init, transition_steps, rate, staircase=False, end=None):
+    """optax.exponential_decay with transition_begin=0, in float64 from its source: end_value is a floor for a
+    rate below 1 and a cap otherwise (`clip_fn = jnp.maximum if decay_rate < 1.0 else jnp.minimum`)."""
+
+    def f(t):
+        p = t / transition_steps
+        value = init if t <= 0 else init * rate ** (math.floor(p) if staircase else p)
+        if end is None:
+            return value
+        return max(value, end) if rate < 1.0 else min(value, end)
+
+    return f
+
+
+@pytest.mark.parametrize(
+    "args",
+    [(1.0, 10, 0.5, False, 0.1), (1.0, 7, 0.9, True, 0.3), (1e-3, 5, 1.5, False, 1e-2), (2.0, 3, 1.0, False, None)],
+)
+def test_exponential_decay_equals_optax_where_the_docstring_says(args):
+    init, steps, rate, staircase, end = args
+    s = mlxlr.ExponentialDecay(init, rate, steps, staircase, end)
+    reference = optax_exponential(init, steps, rate, staircase, end)
+    t = [0, 1, 5, 10, 33, 100, 1_000]
+    np.testing.assert_allclose([s.at(k) for k in t], [reference(k) for k in t], rtol=1e-6)
+
+
+def test_exponential_rate_one_with_an_end_below_init_is_the_documented_exception_to_optax():
+    """Optax caps at end for a rate of 1 (its end is a floor only below 1): end everywhere; mlxlr holds init."""
+    reference = optax_exponential(1.0, 10, 1.0, end=0.5)
+    assert [reference(t) for t in (0, 10, 10**6)] == [0.5, 0.5, 0.5]
+    s = mlxlr.ExponentialDecay(1.0, 1.0, 10, end=0.5)
+    assert [s.at(t) for t in (0, 10, 10**6)] == [1.0, 1.0, 1.0]
+    assert "One exception to Optax's equality: a ``decay_rate`` of exactly 1" in mlxlr.ExponentialDecay.__doc__
+    with pytest.raises(ValueError, match=r"end must not exceed init for a decay, got init=1\.0, end=2\.0"):
+        mlxlr.ExponentialDecay(1.0, 1.0, end=2.0)  # Optax: min(init, end) = init
+
+
 def test_exponential_rate_one_with_a_floor_is_constant():
     s = mlxlr.ExponentialDecay(1.0, 1.0, end=0.5)
     assert s.at(0) == 1.0 and s.at(10**6) == 1.0

@@ -196,9 +196,12 @@ def warmup_cosine_restarts(peak: float, warmup_steps: int, total_steps: int, cyc
     over the steps after the warmup (``p`` from 0 to 1, ``{x}`` the fractional
     part), and 0 from ``total_steps`` on. Equals Hugging Face's
     ``get_cosine_with_hard_restarts_schedule_with_warmup(num_warmup_steps,
-    num_training_steps=total_steps, num_cycles=cycles)``. The periods need not
-    be whole steps: the decay is repeated ``cycles`` times and stretched by
-    ``1 / cycles``, exactly, so ``{cycles * p}`` is formed in integers.
+    num_training_steps=total_steps, num_cycles=cycles)``, except at a few
+    restarts: HF forms ``(cycles * p) % 1`` in float64, which can land just
+    below 1 at a restart (43 cycles over 217191925 steps: at step 116172425
+    HF gives 0, not ``peak``). The periods need not be whole steps: the decay
+    is repeated ``cycles`` times and stretched by ``1 / cycles``, exactly, so
+    ``{cycles * p}`` is formed in integers and every restart is ``peak``.
 
     Args:
         peak: The value at the end of the warmup and at each restart.
