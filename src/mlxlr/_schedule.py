@@ -443,7 +443,7 @@ def _operand(value: object) -> Schedule | float | None:
     number = plain(value)
     if isinstance(number, bool):
         raise TypeError(f"a schedule combines with schedules and numbers, got {value!r} ({type(value).__name__})")
-    if isinstance(number, list):  # a NumPy array
+    if isinstance(number, list) and hasattr(value, "ndim"):  # a NumPy array (NumPy defers to us: __array_ufunc__)
         raise TypeError(
             f"a schedule combines with schedules and numbers, got an array {value!r} ({type(value).__name__}); "
             "an array of schedules is a list: [s * x for x in values]"
@@ -456,8 +456,7 @@ def _operand(value: object) -> Schedule | float | None:
         raise ValueError(
             f"a number combined with a schedule must be finite in float32 (<= {FLOAT32_MAX:.4g}), got {value!r}"
         )
-    number_: float = number
-    return number_
+    return float(number)
 
 
 def _freeze(value: Any) -> Any:
