@@ -681,7 +681,7 @@ def _direct(parts: SearchStrategy[mlxlr.Schedule]) -> SearchStrategy[mlxlr.Sched
 
 def _notation_trees() -> SearchStrategy[mlxlr.Schedule]:
     level1 = st.one_of(trees(2), _direct(trees(1)))
-    return st.one_of(level1, _direct(level1), trees(2).flatmap(lambda t: _direct(st.just(t) | level1)))
+    return st.one_of(level1, _direct(level1))
 
 
 _REBUILD = {Sum: ("terms", operator.add), Product: ("factors", operator.mul), Join: ("schedules", operator.rshift)}
