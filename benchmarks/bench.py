@@ -18,8 +18,11 @@ seconds and reported as skipped beyond it.
 Sections (``--only``): ``train`` (compiled training steps), ``traces`` (how
 often the compiled step is traced over 1000 steps), ``scalar`` (one schedule
 value, eager and compiled), ``first`` (first compiled call), ``values``
-(``values(10**6)`` beside NumPy) and ``units`` (a recipe written in fractions
-of the run and bound, beside the same recipe written in steps).
+(``values(10**6)`` beside NumPy), ``units`` (a recipe written in fractions
+of the run and bound, beside the same recipe written in steps) and ``build``
+(a chain built one piece at a time with ``>>``, ``+`` or ``*``: 5000 pieces
+beside 500, 10 for a linear cost).
+
 """
 
 from __future__ import annotations
@@ -54,7 +57,8 @@ from mlx.utils import tree_flatten  # noqa: E402
 
 import mlxlr  # noqa: E402
 
-SECTIONS = ("train", "traces", "scalar", "first", "values", "units")
+SECTIONS = ("train", "traces", "scalar", "first", "values", "units", "build")
+
 TOTAL, WARMUP, PEAK, FLOOR = 10_000, 1_000, 3e-4, 3e-5
 PIECE = 100  # steps per piece of the joins of the scalar benchmark
 SIZES = (10, 100, 1000)
@@ -489,6 +493,33 @@ def bench_units(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     ]
 
 
+# Building chains. -----------------------------------------------------------------------
+
+
+def build_chain(op: Callable[[Any, Any], Any], pieces: list[mlxlr.Schedule]) -> str:
+    """``s = op(s, piece)`` for each piece, then ``repr(s)``: what a loop that builds a schedule does."""
+    s = pieces[0]
+    for piece in pieces[1:]:
+        s = op(s, piece)
+    return repr(s)
+
+
+def bench_build(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    import operator
+
+    pieces = [mlxlr.Linear(1.0, 1.001, 10 + i % 7) for i in range(5_000)]
+    rows = []
+    for symbol, op in ((">>", operator.rshift), ("+", operator.add), ("*", operator.mul)):
+        items = {
+            f"5000 {symbol}": partial(build_chain, op, pieces),
+            f"500 {symbol}": partial(build_chain, op, pieces[:500]),
+        }
+        times = interleave(items, cfg.reps, cfg.target)
+        label = f"a chain of 5000 pieces built one by one with {symbol}, and its repr / 500 pieces (linear: 10)"
+        rows.append(ratio_row(label, times, f"5000 {symbol}", f"500 {symbol}"))
+    return rows
+
+
 # Report. -------------------------------------------------------------------------------
 
 
@@ -520,6 +551,7 @@ TITLES = {
     "first": "First compiled call in a fresh process, empty kernel cache (ratio min median max; times a / b)",
     "values": "values(10**6) beside the same formula in NumPy (ratio min median max; times a / b)",
     "units": "A recipe in fractions of the run, bound, beside it in steps (ratio min median max; times a / b)",
+    "build": "Building a chain one piece at a time (ratio min median max; times a / b)",
 }
 RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "train": bench_train,
@@ -528,6 +560,7 @@ RUNNERS: dict[str, Callable[[argparse.Namespace], list[dict[str, Any]]]] = {
     "first": bench_first,
     "values": bench_values,
     "units": bench_units,
+    "build": bench_build,
 }
 
 

@@ -71,6 +71,7 @@ nitpick_ignore = [
     ("py:class", "collections.abc.Mapping"),
     ("py:class", "collections.abc.Sequence"),
     ("py:class", "abc.ABC"),  # Schedule's base
+    ("py:class", "os.PathLike"),  # from_mlx_lm takes a path
     # sphinx-autodoc-typehints writes these as py:data, which Sphinx's resolver of built-in names skips.
     ("py:data", "typing.Any"),
     ("py:data", "Ellipsis"),  # the `...` of tuple[int, ...]

@@ -202,7 +202,7 @@ def _recipe(draw: st.DrawFn, name: str) -> mlxlr.Schedule:
     if name == "warmup_linear":
         return mlxlr.warmup_linear(peak, warmup, total, draw(reals()))
     if name == "warmup_cosine":
-        cycles = draw(st.sampled_from([0.5, 1.0, 1.5, 2.0, 3.0]))
+        cycles = draw(st.sampled_from([0.3, 0.5, 0.75, 1.0, 1.5, 2.0, 2.25, 3.0]))
         return mlxlr.warmup_cosine(peak, warmup, total, draw(reals()), cycles)
     if name == "warmup_polynomial":
         end = peak - draw(positive(1e-3, 10.0))

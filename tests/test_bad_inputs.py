@@ -13,6 +13,7 @@ from typing import Any
 import mlx.core as mx
 import mlx.nn as nn
 import mlx.optimizers as optim
+import numpy as np
 import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
@@ -56,6 +57,51 @@ def _adam() -> optim.Optimizer:
 
 def _bad_lambda_call() -> object:
     return mlxlr.Lambda(lambda t: "fast").at(3)
+
+
+def _warmups(n: int) -> mlxlr.Schedule:
+    s: mlxlr.Schedule = L
+    for _ in range(n):
+        s = s.with_warmup(2)
+    return s
+
+
+def _deep_config(n: int) -> dict[str, Any]:
+    config: dict[str, Any] = {"type": "Constant", "value": 1.0}
+    for _ in range(n):
+        config = {"type": "Clip", "schedule": config, "hi": 2.0}
+    return config
+
+
+class _Float(mlxlr.Schedule):
+    """A user's schedule that returns a Python float."""
+
+    def __init__(self, value: float) -> None:
+        self.value = value
+
+    def __call__(self, step: Any) -> Any:
+        return self.value
+
+
+class _Scalar(_Float):
+    """A user's schedule that returns one value whatever the step's shape."""
+
+    def __call__(self, step: Any) -> Any:
+        return mx.array(self.value)
+
+
+class _Steps(_Float):
+    """A user's schedule that returns the step itself: an integer array."""
+
+    def __call__(self, step: Any) -> Any:
+        return mlxlr.as_step(step)
+
+
+class _If(_Float):
+    """A user's schedule that branches in Python on the step."""
+
+    def __call__(self, step: Any) -> Any:
+        return mx.array(self.value) if mlxlr.as_step(step) < 3 else mx.array(0.0)
 
 
 def _load_from_sgd() -> None:
@@ -103,6 +149,36 @@ CASES = [
         TypeError,
         r"steps must be an int, got True \(bool\)",
         id="Linear-steps-bool",
+    ),
+    P(
+        lambda: mlxlr.Linear(0.0, 1.0, steps=np.float64(10.0)),
+        TypeError,
+        r"steps must be an int, got np\.float64\(10\.0\) \(float64\)",
+        id="Linear-steps-numpy-float",
+    ),
+    P(
+        lambda: mlxlr.Linear(0.0, 1.0, steps=mx.array(10.0)),
+        TypeError,
+        r"steps must be an int, got array\(10, dtype=float32\) \(array\)",
+        id="Linear-steps-mlx-float",
+    ),
+    P(
+        lambda: mlxlr.ExponentialDecay(1.0, 0.5, staircase=np.int64(1)),
+        TypeError,
+        r"staircase must be a bool, got np\.int64\(1\) \(int64\)",
+        id="ExponentialDecay-staircase-numpy-int",
+    ),
+    P(
+        lambda: mlxlr.MultiStepDecay(1.0, np.array([[10, 20]])),
+        TypeError,
+        r"milestones must be a list of ints, got array\(\[\[10, 20\]\]\) \(ndarray\)",
+        id="MultiStepDecay-milestones-2d",
+    ),
+    P(
+        lambda: mlxlr.Join([C, C], mx.array([2.5])),
+        TypeError,
+        r"boundaries\[0\] must be an int, got 2\.5 \(float\)",
+        id="Join-boundaries-float-array",
     ),
     P(lambda: mlxlr.Linear(NAN, 1.0, steps=5), ValueError, r"init must be finite, got nan", id="Linear-init-nan"),
     P(
@@ -248,6 +324,78 @@ CASES = [
         r"fn must return an mx\.array or a number, got 'fast' \(str\)",
         id="Lambda-returns-str",
     ),
+    P(
+        lambda: mlxlr.Linear(0, 1, 2**64),
+        ValueError,
+        r"^steps must be at most 2\*\*60, got 18446744073709551616$",
+        id="Linear-steps-2**64",
+    ),
+    P(
+        lambda: mlxlr.CosineDecay(1.0, decay_steps=2**60 + 1),
+        ValueError,
+        r"^decay_steps must be at most 2\*\*60, got 1152921504606846977$",
+        id="CosineDecay-steps-past-2**60",
+    ),
+    P(
+        lambda: mlxlr.Join([C, C], [2**63]),
+        ValueError,
+        r"^boundaries\[0\] must be at most 2\*\*60, got 9223372036854775808$",
+        id="Join-boundary-2**63",
+    ),
+    P(
+        lambda: mlxlr.MultiStepDecay(1.0, [10, 2**61]),
+        ValueError,
+        r"^milestones\[1\] must be at most 2\*\*60, got 2305843009213693952$",
+        id="MultiStepDecay-milestone-2**61",
+    ),
+    P(
+        lambda: L.for_steps(2**64),
+        ValueError,
+        r"^n must be at most 2\*\*60, got 18446744073709551616$",
+        id="for_steps-2**64",
+    ),
+    P(
+        lambda: L.repeat(2**59),
+        ValueError,
+        r"^times \* the schedule's duration must be at most 2\*\*60, got 576460752303423488 \* 10; repeat forever",
+        id="repeat-times-duration-past-2**60",
+    ),
+    P(
+        lambda: mlxlr.ReduceOnPlateau(patience=2**40),
+        ValueError,
+        r"^patience must be at most 2\*\*30, got 1099511627776$",
+        id="ReduceOnPlateau-patience-2**40",
+    ),
+    P(
+        lambda: _warmups(1_500),
+        ValueError,
+        r"^the expression nests deeper than 100 levels: this WithWarmup would be level 101; build it flatter",
+        id="with_warmup-1500-deep",
+    ),
+    P(
+        lambda: mlxlr.from_config(_deep_config(5_000)),
+        ValueError,
+        r"^config\.schedule\.schedule.*: the config nests schedules deeper than 100 levels$",
+        id="from_config-5000-deep",
+    ),
+    P(
+        lambda: mlxlr.warmup_cosine(1.0, 10, 110, cycles=-0.3),
+        ValueError,
+        r"^cycles must be > 0, got -0\.3$",
+        id="warmup_cosine-cycles-negative",
+    ),
+    P(
+        lambda: mlxlr.warmup_cosine(1.0, 0, 2**40, cycles=2.0**31),
+        ValueError,
+        r"^cycles=2147483648\.0 over 1099511627776 steps after the warmup is out of range",
+        id="warmup_cosine-cycles-too-many",
+    ),
+    P(
+        lambda: mlxlr.ReduceOnPlateau(threshold_mode="absolute"),
+        ValueError,
+        r"^threshold_mode must be one of 'rel', 'abs', got 'absolute'$",
+        id="ReduceOnPlateau-threshold-mode",
+    ),
     # Operators. ------------------------------------------------------------------------------------------
     P(
         lambda: L >> 3,
@@ -309,6 +457,31 @@ CASES = [
         r"denominator must not reach 0, got Linear\(init=-1\.0, end=1\.0, steps=10\) with values from -1 to 1",
         id="denominator-crosses-0",
     ),
+    P(
+        lambda: L * np.bool_(True),
+        TypeError,
+        r"a schedule combines with schedules and numbers, got np\.True_ \(bool\)",
+        id="multiply-numpy-bool",
+    ),
+    P(
+        lambda: np.array([1.0, 2.0]) * L,
+        TypeError,
+        r"combines with schedules and numbers, got an array array\(\[1\., 2\.\]\) \(ndarray\)",
+        id="numpy-array-times-schedule",
+    ),
+    P(
+        lambda: L + np.float32(INF),
+        ValueError,
+        r"a number combined with a schedule must be finite, got np\.float32\(inf\)",
+        id="add-numpy-inf",
+    ),
+    P(
+        lambda: mlxlr.Scaled(L, "2"),
+        TypeError,
+        r"factor must be a real number, got '2' \(str\)",
+        id="Scaled-factor-str",
+    ),
+    P(lambda: mlxlr.Scaled(L, NAN), ValueError, r"factor must be finite, got nan", id="Scaled-factor-nan"),
     P(lambda: L + NAN, ValueError, r"a number combined with a schedule must be finite, got nan", id="add-nan"),
     P(
         lambda: L * 1e39,
@@ -478,6 +651,18 @@ CASES = [
         id="opt-array",
     ),
     P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=np.float32(NAN)),
+        ValueError,
+        r"momentum must be finite, got np\.float32\(nan\)",
+        id="opt-numpy-nan",
+    ),
+    P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=np.bool_(True)),
+        TypeError,
+        r"momentum must be a Schedule or a number, got np\.True_ \(bool\)",
+        id="opt-numpy-bool",
+    ),
+    P(
         lambda: S(optim.SGD(0.1), momentum=lambda step: step),
         TypeError,
         r"momentum must be a Schedule or a number, got <function .*wrap a callable in mlxlr\.Lambda",
@@ -580,6 +765,64 @@ CASES = [
         r"unflatten a loaded file first: tree_unflatten",
         id="load-flat-dict",
     ),
+    # mlx-lm's configs. ----------------------------------------------------------------------------------
+    P(
+        lambda: mlxlr.from_mlx_lm(["cosine_decay", 1e-5]),
+        TypeError,
+        r"^config must be a mapping \(mlx-lm's lr_schedule or training config\) or the path of mlx-lm's YAML config, "
+        r"got \['cosine_decay', 1e-05\] \(list\)$",
+        id="from_mlx_lm-list",
+    ),
+    P(
+        lambda: mlxlr.from_mlx_lm("no/such/lora.yaml"),
+        FileNotFoundError,
+        r"^config: no mlx-lm config file at 'no/such/lora\.yaml'$",
+        id="from_mlx_lm-missing-file",
+    ),
+    P(
+        lambda: mlxlr.from_mlx_lm({"name": "cosine_decay", "arguments": ["1e-5", "1e3"]}),
+        TypeError,
+        r"decay_steps must be an int, got 1000\.0 \(float\)",
+        id="from_mlx_lm-steps-as-float-string",
+    ),
+    # Expressions. ---------------------------------------------------------------------------------------
+    P(
+        lambda: mlxlr.parse("Linear(init=0, init=1, steps=3)"),
+        mlxlr.ParseError,
+        r"^keyword argument repeated: 'init' at column 16: Linear\(init=0, init=1, steps=3\)$",
+        id="parse-keyword-repeated",
+    ),
+    # A user's schedule that breaks the contract of __call__. -----------------------------------------------
+    P(
+        lambda: _Float(0.5).at(3),
+        TypeError,
+        r"^_Float\.__call__ returned 0\.5 \(float\), not an mx\.array: a schedule returns a float32 mx\.array",
+        id="user-returns-float",
+    ),
+    P(
+        lambda: _Scalar(0.5).values(4),
+        TypeError,
+        r"^_Scalar\.__call__ returned an array of shape \(\) for a step of shape \(4,\): .*mx\.broadcast_to",
+        id="user-returns-scalar-for-steps",
+    ),
+    P(
+        lambda: (L + _Steps(0.0)).values(4),
+        TypeError,
+        r"^_Steps\.__call__ returned an array of dtype mlx\.core\.int64: .*convert it with \.astype\(mx\.float32\)",
+        id="user-returns-int-array",
+    ),
+    P(
+        lambda: S(optim.SGD(0.1, momentum=0.5), momentum=_Steps(0.0)),
+        TypeError,
+        r"^_Steps\.__call__ returned an array of dtype mlx\.core\.int64",
+        id="opt-user-returns-int-array",
+    ),
+    P(
+        lambda: (L >> _If(1.0)).values(20),
+        TypeError,
+        r"^_If\.__call__ runs Python code on the step's value \(MLX: .*\): .*mx\.where\(condition, a, b\)",
+        id="user-branches-in-python",
+    ),
     # Steps. ----------------------------------------------------------------------------------------------
     P(
         lambda: L(mx.array(1.5)),
@@ -604,6 +847,12 @@ CASES = [
     P(lambda: L(2.0), TypeError, r"step must be an int or an integer mx\.array, got 2\.0 \(float\)", id="step-float"),
     P(lambda: L.at(-3), ValueError, r"step must be an int >= 0, got -3", id="at-negative"),
     P(lambda: L.values(0), ValueError, r"steps must be a positive int, got 0", id="values-0"),
+    P(
+        lambda: L.values(2**61),
+        ValueError,
+        r"^steps must be at most 2\*\*60, got 2305843009213693952$",
+        id="values-2**61",
+    ),
     P(
         lambda: C.values(),
         ValueError,

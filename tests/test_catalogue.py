@@ -14,7 +14,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import mlxlr
-from catalogue import CASES, keras_piecewise, sgdr, torch_cyclic
+from catalogue import CASES, hf_wsd, keras_piecewise, sgdr, torch_cyclic
 from conftest import assert_same_values
 
 LARGE = [10**6, 10**6 + 1, 2**24 + 1, 10**9 - 1, 10**9, 10**9 + 1, 10**9 + 12_345, 2**31 + 5, 3 * 10**9 + 7]
@@ -245,3 +245,11 @@ def test_cyclic_property(up: int, down: int, mode: str, step: int) -> None:
     s = mlxlr.Cyclic(0.1, 1.0, up, down, mode, 0.99999)
     want = torch_cyclic(0.1, 1.0, up, down, mode, 0.99999)(step)
     assert values(s, [step])[0] == pytest.approx(want, rel=1e-5)
+
+
+def test_warmup_stable_decay_below_zero_is_the_documented_exception_to_hugging_face():
+    """HF clamps its factor at 0 (max(0.0, ...)): only a negative end reaches it; mlxlr decays to end."""
+    s = mlxlr.WarmupStableDecay(1.0, 2, 2, 4, end=-0.5)
+    reference = hf_wsd(1.0, 2, 2, 4, -0.5, "linear", warm_from_ratio=False)
+    assert [reference(t) for t in (6, 7, 8, 100)] == [0.25, 0.0, -0.5, -0.5]  # HF: clamped in the decay only
+    assert [s.at(t) for t in (6, 7, 8, 100)] == [0.25, -0.125, -0.5, -0.5]

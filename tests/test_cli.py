@@ -16,6 +16,8 @@ from mlxlr.__main__ import main
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 MAIN_JOB = "Linear(0, 3e-4, steps=1000) >> CosineDecay(3e-4, decay_steps=99000, end=3e-5)"
+MOST_2_60 = "expected a positive integer of at most 2**60"
+MOST_1000 = "expected a positive integer of at most 1000"
 
 
 def run(*args, cwd=None):
@@ -128,6 +130,11 @@ def test_config_files(tmp_path):
         (["show", "Lambda(1)"], "mlxlr: error: Lambda: fn must be a callable step -> array, got 1 at column 8"),
         (["frobnicate"], "mlxlr: error: argument COMMAND: invalid choice: 'frobnicate'"),
         (["plot", "--steps"], "mlxlr: error: argument --steps: expected one argument"),
+        (
+            ["plot", "Linear(0, 1, 10)", "--steps", "1e20"],
+            "mlxlr: error: argument --steps: expected a positive integer",
+        ),
+        (["plot", "Linear(0, 1, 10)", "--width", "1000000000"], "mlxlr: error: argument --width: expected a positive"),
     ],
 )
 def test_bad_input_is_one_line_and_status_2(args, message):
@@ -150,6 +157,23 @@ def test_bad_input_is_one_line_and_status_2(args, message):
         (["plot", "Linear(0, 1, 10)", "--out", "lr.gif"], {}, "--out lr.gif: the file must end in .png, .svg, .pdf"),
         (["plot", "Linear(0, 1, 10)", "--every", "2"], {}, "--every goes with --csv"),
         (["plot"], {}, 'give an expression (e.g. "CosineDecay(1e-3, 1000)") or --config FILE'),
+        *(
+            (
+                ["plot", "Linear(0, 1, 10)", "--steps", n],
+                {},
+                f"argument --steps: {MOST_2_60}, got '{n}' (see mlxlr plot",
+            )
+            for n in ("1e20", "99999999999999999999", "1152921504606846977", "0", "-1", "2.5", "1e400", "nan")
+        ),
+        *(
+            (["plot", "Linear(0, 1, 10)", "--csv", "--every", n], {}, f"argument --every: {MOST_2_60}, got '{n}'")
+            for n in ("1e30", "0")
+        ),
+        *(
+            (["plot", "Linear(0, 1, 10)", option, n], {}, f"argument {option}: {MOST_1000}, got '{n}'")
+            for option in ("--width", "--height")
+            for n in ("0", "-5", "1001", "1000000000", "1e9")
+        ),
     ],
 )
 def test_bad_input_in_process(args, files, message, tmp_path, monkeypatch, capsys):
@@ -161,6 +185,19 @@ def test_bad_input_in_process(args, files, message, tmp_path, monkeypatch, capsy
     assert captured.out == ""
     assert captured.err.startswith(f"mlxlr: error: {message}"), captured.err
     assert captured.err.count("\n") == 1
+
+
+def test_the_largest_counts_are_taken(capsys):
+    """2**60 steps (sampled), a schedule longer than that (plotted to 2**60, where steps stop), 1000 characters."""
+    assert main(["plot", "Linear(0, 1, 10)", "--steps", str(2**60)]) == 0
+    end = capsys.readouterr().out.splitlines()[-1].split()
+    assert end[:2] == ["end", "step"] and end[-1] == "1.000"
+    long = "Linear(0, 1, 1000000000000000000).with_warmup(1000000000000000000)"  # a duration of 2 * 10**18
+    assert main(["plot", long]) == 0
+    assert capsys.readouterr().out.splitlines()[-1].split()[:3] == ["end", "step", f"{2**60:,}"]
+    assert main(["plot", "Linear(0, 1, 10)", "--width", "1000", "--height", "1000"]) == 0
+    plot = [line for line in capsys.readouterr().out.splitlines() if "┤" in line or "│" in line]
+    assert len(plot) == 1000 and max(len(line) for line in plot) <= 1000 + 12
 
 
 def test_ascii_fallback_and_sizes():

@@ -49,7 +49,10 @@ def test_plot_binds_before_drawing():
             "the schedule is written in units (epochs(2), tokens(1_000_000_000)): give --steps-per-epoch N and "
             "--tokens-per-step N to bind it",
         ),
-        ((RECIPE, "--total-steps", "0"), "argument --total-steps: expected a positive integer, got '0'"),
+        (
+            (RECIPE, "--total-steps", "0"),
+            "argument --total-steps: expected a positive integer of at most 2**60, got '0'",
+        ),
         ((RECIPE, "--tokens-per-step", "-5"), "argument --tokens-per-step: expected a positive number, got '-5'"),
         (("Linear(0, 1, frac(2))", "--total-steps", "9"), "frac(p) takes a fraction of the run in (0, 1], got 2"),
         (

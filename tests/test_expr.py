@@ -149,6 +149,10 @@ def error(text):
         ("Linear(0, 1, 2).at(3)", "the method 'at' is not allowed (allowed: clip, cooldown, for_steps", 16),
         ("Linear(0, 1, 2).repeat(0)", ".repeat: times must be a positive int, got 0", 24),
         ("Lambda(1)", "Lambda: fn must be a callable", 8),
+        ("Linear(init=0, init=1, steps=3)", "keyword argument repeated: 'init'", 16),
+        ("Linear(0, end=1, steps=3, end=2)", "keyword argument repeated: 'end'", 27),
+        ("Linear(0, 1, 3).clip(hi=1, hi=2)", "keyword argument repeated: 'hi'", 28),
+        ("Linear(0, 1, 3).stretch(Linear(0, steps=1, end=2, steps=4))", "keyword argument repeated: 'steps'", 51),
     ],
 )
 def test_errors_name_the_problem_and_its_column(text, reason, column):
@@ -220,3 +224,14 @@ def test_not_a_string():
 def test_values_come_from_the_schedule_not_from_python():
     s = mlxlr.parse("StepDecay(1.0, 0.5, step_size=10)")
     assert s(mx.array(25)).item() == 0.25
+
+
+def test_a_repeated_keyword_is_refused_as_python_refuses_it():
+    """``ast.parse`` takes ``f(a=1, a=2)``; Python's compiler refuses it (a dict would keep the last one silently)."""
+    import ast
+
+    ast.parse("Linear(init=0, init=1, steps=3)", mode="eval")  # the syntax tree holds both
+    with pytest.raises(SyntaxError, match="keyword argument repeated"):
+        compile("f(init=0, init=1)", "<text>", "eval")
+    with pytest.raises(mlxlr.ParseError, match=r"^keyword argument repeated: 'init' at column 16: "):
+        mlxlr.parse("Linear(init=0, init=1, steps=3)")

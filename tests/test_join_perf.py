@@ -3,9 +3,14 @@
 Structural facts only: no test here measures a time (benchmarks/bench.py does).
 """
 
+import copy
 import functools
+import itertools
 import math
+import operator
+import pickle
 import random
+import sys
 from bisect import bisect_right
 from functools import partial
 
@@ -438,3 +443,63 @@ def test_values_of_a_metric_driven_scale_work_inside_a_compiled_step():
         plateau.observe(metric)
     expected = mx.sum(schedule(mx.arange(2 * CHUNK + 5, dtype=mx.uint64)))
     assert total().item() == expected.item()
+
+
+# Chains built one piece at a time. -------------------------------------------------------------------------
+
+CHAIN_PIECES = [mlxlr.Linear(1.0, 1.001, 10 + i % 7) for i in range(5_000)]
+CHAIN_OPS = {">>": operator.rshift, "+": operator.add, "*": operator.mul}
+
+
+def python_calls(run) -> int:
+    """The Python function calls ``run()`` makes (sys.setprofile): work that does not depend on the machine."""
+    calls = 0
+
+    def profile(frame, event, arg):
+        nonlocal calls
+        calls += event == "call"
+
+    sys.setprofile(profile)
+    try:
+        run()
+    finally:
+        sys.setprofile(None)
+    return calls
+
+
+def build_chain(op, n):
+    s = CHAIN_PIECES[0]
+    for piece in CHAIN_PIECES[1:n]:
+        s = op(s, piece)
+    return s
+
+
+@pytest.mark.parametrize("op", CHAIN_OPS, ids=str)
+def test_a_chain_built_one_piece_at_a_time_costs_the_same_per_piece(op):
+    """``s = s >> piece`` (and ``+``, ``*``) does a fixed amount of Python work per piece, whatever the length.
+
+    Before, each ``>>`` copied the join and checked all its boundaries again, and ``repr`` rebuilt the chain
+    with ``reduce(join, pieces)``: 5000 pieces made 100 times the calls of 500, not 10.
+    """
+
+    def run(n):
+        return lambda: repr(build_chain(CHAIN_OPS[op], n))
+
+    small, large = python_calls(run(500)), python_calls(run(5_000))
+    assert large / small < 10.5, (small, large)
+
+
+def test_a_join_built_by_shift_refers_to_its_prefix_until_read():
+    s = build_chain(operator.rshift, 300)
+    prefix = CHAIN_PIECES[0] >> CHAIN_PIECES[1]
+    longer = prefix >> CHAIN_PIECES[2]
+    assert longer.duration == sum(p.duration for p in CHAIN_PIECES[:3])  # known without gathering the pieces
+    assert longer.schedules == tuple(CHAIN_PIECES[:3]) and prefix.schedules == tuple(CHAIN_PIECES[:2])
+    assert len(s.schedules) == 300 and s.boundaries == tuple(
+        itertools.accumulate(p.duration for p in CHAIN_PIECES[:299])
+    )
+    assert s == mlxlr.Join(CHAIN_PIECES[:300], list(s.boundaries)) and s.params["schedules"] == CHAIN_PIECES[:300]
+    branch_a, branch_b = prefix >> CHAIN_PIECES[5], prefix >> CHAIN_PIECES[6]  # a shared prefix
+    assert branch_a.schedules[-1] is CHAIN_PIECES[5] and branch_b.schedules[-1] is CHAIN_PIECES[6]
+    assert copy.deepcopy(build_chain(operator.rshift, 3_000)) == build_chain(operator.rshift, 3_000)
+    assert pickle.loads(pickle.dumps(build_chain(operator.rshift, 3_000))) == build_chain(operator.rshift, 3_000)

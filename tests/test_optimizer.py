@@ -460,3 +460,26 @@ def test_the_wrapper_pickles_and_copies_with_every_attribute_scheduled(make, set
         for key in want:
             np.testing.assert_array_equal(np.array(got[key]), np.array(want[key]), err_msg=key)
         assert clone.step.item() == opt.step.item() == 2
+
+
+def test_numpy_and_mlx_scalars_are_numbers_for_every_hyperparameter():
+    """``np.float32(0.9)``, ``np.float64``, a 0-d ``mx.array``: the Python number they hold, as a Constant."""
+    opt = mlxlr.ScheduledOptimizer(
+        optim.SGD(0.0, momentum=0.5), learning_rate=np.float64(0.1), momentum=np.float32(0.9), dampening=mx.array(0.25)
+    )
+    assert opt.schedules == {
+        "learning_rate": mlxlr.Constant(0.1),
+        "momentum": mlxlr.Constant(float(np.float32(0.9))),
+        "dampening": mlxlr.Constant(0.25),
+    }
+    adam = mlxlr.ScheduledOptimizer(optim.Adam(0.1), betas=(np.float32(0.5), mx.array(0.75)))
+    assert adam.schedules == {"betas": (0.5, 0.75)} and all(type(b) is float for b in adam.schedules["betas"])
+    assert [b.item() for b in adam.betas] == [0.5, 0.75]
+    for bad, error, message in [
+        (np.float32("nan"), ValueError, r"momentum must be finite, got np\.float32\(nan\)"),
+        (np.bool_(True), TypeError, r"momentum must be a Schedule or a number, got np\.True_ \(bool\)"),
+        (mx.array([0.9]), TypeError, r"momentum must be a Schedule or a number, got array\(\[0\.9\]"),
+        (np.float64(1e39), ValueError, r"momentum must be finite in float32 .*got 1e\+39"),
+    ]:
+        with pytest.raises(error, match=message):
+            mlxlr.ScheduledOptimizer(optim.SGD(0.0, momentum=0.5), momentum=bad)

@@ -13,15 +13,25 @@ from mlx.utils import tree_flatten, tree_unflatten
 import mlxlr
 
 
-def torch_rule(metrics, factor, patience, threshold, mode, cooldown, min_scale):
-    """PyTorch's ReduceLROnPlateau (threshold_mode='rel') on a base of 1, rewritten in float64 from its docs."""
+def torch_is_better(a, best, mode, threshold_mode, threshold):
+    """ReduceLROnPlateau.is_better, as PyTorch documents it."""
+    if mode == "min" and threshold_mode == "rel":
+        return a < best * (1.0 - threshold)
+    if mode == "min" and threshold_mode == "abs":
+        return a < best - threshold
+    if mode == "max" and threshold_mode == "rel":
+        return a > best * (threshold + 1.0)
+    return a > best + threshold  # mode "max", threshold_mode "abs"
+
+
+def torch_rule(metrics, factor, patience, threshold, mode, cooldown, min_scale, threshold_mode="rel"):
+    """PyTorch's ReduceLROnPlateau.step on a base of 1, rewritten in float64 from its docs."""
     best = math.inf if mode == "min" else -math.inf
     bad = cooling = 0
     scale = 1.0
     scales = []
     for m in metrics:
-        better = m < best * (1 - threshold) if mode == "min" else m > best * (threshold + 1)
-        if better:
+        if torch_is_better(m, best, mode, threshold_mode, threshold):
             best, bad = m, 0
         else:
             bad += 1
@@ -47,7 +57,44 @@ def metric_sequence(seed, n=200):
         {"factor": 0.1, "patience": 10, "threshold": 1e-4, "mode": "min", "cooldown": 0, "min_scale": 0.0},
         {"factor": 0.5, "patience": 2, "threshold": 1e-2, "mode": "min", "cooldown": 3, "min_scale": 0.01},
         {"factor": 0.7, "patience": 0, "threshold": 0.0, "mode": "max", "cooldown": 1, "min_scale": 0.0},
+        {
+            "factor": 0.5,
+            "patience": 2,
+            "threshold": 0.01,
+            "mode": "min",
+            "cooldown": 0,
+            "min_scale": 0.0,
+            "threshold_mode": "abs",
+        },
+        {
+            "factor": 0.3,
+            "patience": 1,
+            "threshold": 0.03,
+            "mode": "min",
+            "cooldown": 2,
+            "min_scale": 0.05,
+            "threshold_mode": "abs",
+        },
+        {
+            "factor": 0.5,
+            "patience": 3,
+            "threshold": 0.02,
+            "mode": "max",
+            "cooldown": 1,
+            "min_scale": 0.0,
+            "threshold_mode": "abs",
+        },
+        {
+            "factor": 0.5,
+            "patience": 2,
+            "threshold": 0.0,
+            "mode": "max",
+            "cooldown": 0,
+            "min_scale": 0.0,
+            "threshold_mode": "abs",
+        },
     ],
+    ids=lambda kw: f"{kw['mode']}-{kw.get('threshold_mode', 'rel')}-{kw['threshold']}",
 )
 def test_same_scales_as_pytorch_rule(kwargs):
     metrics = metric_sequence(1)
@@ -150,3 +197,19 @@ def test_two_plateaus_are_distinct_objects():
     a, b = mlxlr.ReduceOnPlateau(), mlxlr.ReduceOnPlateau()
     assert a != b and a == a
     assert repr(a) == "ReduceOnPlateau()"
+
+
+def test_abs_and_rel_thresholds_decide_differently():
+    """The same losses far from 0: a relative 1e-2 is 0.1 here, an absolute 1e-2 is 0.01."""
+    losses = [10.0, 9.95, 9.9, 9.85, 9.8, 9.75]  # improvements of 0.05: enough in "abs", not in "rel"
+    for mode, expected in [("rel", [1.0, 1.0, 0.5, 0.5, 0.5, 0.5]), ("abs", [1.0] * 6)]:
+        assert torch_rule(losses, 0.5, 1, 1e-2, "min", 0, 0.0, mode) == expected
+        plateau = mlxlr.ReduceOnPlateau(factor=0.5, patience=1, threshold=1e-2, threshold_mode=mode)
+        got = []
+        for loss in losses:
+            plateau.observe(loss)
+            got.append(plateau.at(0))
+        assert got == expected, mode
+    assert repr(mlxlr.ReduceOnPlateau(threshold_mode="abs")) == "ReduceOnPlateau(threshold_mode='abs')"
+    with pytest.raises(ValueError, match=r"threshold_mode must be one of 'rel', 'abs', got 'absolute'"):
+        mlxlr.ReduceOnPlateau(threshold_mode="absolute")

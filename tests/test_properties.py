@@ -15,18 +15,22 @@ of the profile's ``max_examples`` (``budget``).
 from __future__ import annotations
 
 import copy
+import functools
 import itertools
 import json
+import operator
 
 import mlx.core as mx
 import numpy as np
 import pytest
 from hypothesis import HealthCheck, given, note, settings
 from hypothesis import strategies as st
+from hypothesis.strategies import SearchStrategy
 
 import mlxlr
 from conftest import stable_id
 from mlxlr import Join, Product, Scaled, Sum, testing
+from mlxlr.testing import walk
 from strategies import (
     FAMILIES,
     MONOTONE,
@@ -652,3 +656,51 @@ def test_a_rising_polynomial_decay_keeps_its_first_value(cycle: bool) -> None:
     want = 1e-3 + (1e-7 - 1e-3) * (1 - t / 1000) ** 2
     assert_close(evaluate(s, t), want, 1e-5 * np.abs(want), "rising polynomial")
     assert s.at(0) == float(np.float32(1e-7))
+
+
+# The operator notation: written exactly when the operators rebuild the node. --------------------------
+
+
+def _direct(parts: SearchStrategy[mlxlr.Schedule]) -> SearchStrategy[mlxlr.Schedule]:
+    """Sum, Product, Scaled and Join called directly, with parts the operators would fold or not."""
+    constants = st.sampled_from([mlxlr.Constant(0.0), mlxlr.Constant(-0.0), mlxlr.Constant(1.5), mlxlr.Constant(-2)])
+    some = st.one_of(parts, constants)
+    bounded = parts.filter(lambda p: p.duration is not None and p.duration > 0)
+
+    def joined(pieces: list[mlxlr.Schedule], last: mlxlr.Schedule, shift: int) -> mlxlr.Schedule:
+        ends = list(itertools.accumulate(p.duration for p in pieces))
+        return Join([*pieces, last], [e + shift for e in ends])
+
+    return st.one_of(
+        st.lists(some, min_size=2, max_size=4).map(lambda p: Sum(*p)),
+        st.lists(some, min_size=2, max_size=4).map(lambda p: Product(*p)),
+        st.tuples(some, st.sampled_from([1.0, -1.0, 2.0, 0.5])).map(lambda a: Scaled(*a)),
+        st.builds(joined, st.lists(bounded, min_size=1, max_size=3), some, st.sampled_from([0, 0, 1])),
+    )
+
+
+def _notation_trees() -> SearchStrategy[mlxlr.Schedule]:
+    level1 = st.one_of(trees(2), _direct(trees(1)))
+    return st.one_of(level1, _direct(level1))
+
+
+_REBUILD = {Sum: ("terms", operator.add), Product: ("factors", operator.mul), Join: ("schedules", operator.rshift)}
+
+
+@budget(0.4)
+@given(schedule=_notation_trees())
+def test_operator_notation_is_written_exactly_when_the_operators_rebuild_the_node(schedule: mlxlr.Schedule) -> None:
+    """Sum, Product and Join decide from flags set at construction (no rebuild at every repr, which was quadratic
+    for long chains) whether to print as operators; the flags agree with the old test, ``reduce(op, parts) == node``."""
+    for node in walk(schedule):
+        entry = _REBUILD.get(type(node))
+        if entry is None:
+            continue
+        name, op = entry
+        try:
+            rebuilt = functools.reduce(op, getattr(node, name))
+        except ValueError:  # >> of an unbounded piece
+            rebuilt = None
+        as_call = repr(node).startswith(f"{type(node).__name__}(")
+        assert as_call == (rebuilt != node), (repr(node), repr(rebuilt))
+        assert not serializable(node) or mlxlr.parse(repr(node)) == node

@@ -154,7 +154,12 @@ BAD: list[tuple[Callable[[], object], type[Exception], str]] = [
     (lambda: mlxlr.warmup_linear(1.0, 10, 10), ValueError, r"total_steps must exceed warmup_steps, got total_steps=10"),
     (lambda: mlxlr.warmup_linear(1.0, -1, 10), ValueError, r"warmup_steps must be an int >= 0, got -1"),
     (lambda: mlxlr.warmup_linear(math.inf, 1, 10), ValueError, r"peak must be finite, got inf"),
-    (lambda: mlxlr.warmup_cosine(1.0, 1, 10, cycles=0.3), ValueError, r"cycles must be a positive multiple of 0.5"),
+    (lambda: mlxlr.warmup_cosine(1.0, 1, 10, cycles=-0.3), ValueError, r"cycles must be > 0, got -0.3"),
+    (
+        lambda: mlxlr.warmup_cosine(1.0, 0, 10**12, cycles=2.0**30),
+        ValueError,
+        r"cycles=1073741824\.0 over 1000000000000 steps after the warmup is out of range: 2 \* cycles must be at most",
+    ),
     (lambda: mlxlr.warmup_cosine(1.0, 1, 10, cycles=0), ValueError, r"cycles must be > 0, got 0"),
     (lambda: mlxlr.warmup_cosine(1.0, 1, True), TypeError, r"total_steps must be an int, got True"),
     (lambda: mlxlr.warmup_constant(1.0, 2.5), TypeError, r"warmup_steps must be an int, got 2.5"),
@@ -177,3 +182,77 @@ BAD: list[tuple[Callable[[], object], type[Exception], str]] = [
 def test_invalid_arguments(build: Callable[[], object], error: type[Exception], message: str) -> None:
     with pytest.raises(error, match=message):
         build()
+
+
+def hf_cosine_literal(peak: float, warmup: int, total: int, end: float, cycles: float) -> Callable[[int], float]:
+    """Hugging Face's lambda as written (get_cosine_with_min_lr_schedule_with_warmup), held after total_steps."""
+
+    def f(t: int) -> float:
+        if t < warmup:
+            return peak * t / max(1, warmup)
+        progress = float(min(t, total) - warmup) / float(max(1, total - warmup))
+        factor = max(0.0, 0.5 * (1.0 + math.cos(math.pi * float(cycles) * 2.0 * progress)))
+        return end + (peak - end) * factor  # factor * (1 - min_lr_rate) + min_lr_rate, times peak
+
+    return f
+
+
+CYCLES = [0.3, 0.5, 0.75, 1, 1.5, 2.25, 7]
+
+
+@pytest.mark.parametrize("cycles", CYCLES)
+@pytest.mark.parametrize(("warmup", "total"), [(10, 110), (0, 97), (7, 1007)])
+def test_warmup_cosine_takes_any_positive_cycles(cycles: float, warmup: int, total: int) -> None:
+    """Every step, against HF's formula in float64: as written where the floor keeps it from cancelling
+    (end = 0.1 peak), as cos(pi c p) ** 2 where it ends at 0 (the same value, without float64's cancellation)."""
+    steps = list(range(total + 20))
+    for end, reference in [
+        (0.1, hf_cosine_literal(1.0, warmup, total, 0.1, cycles)),
+        (0.0, hf_cosine(1.0, warmup, total, 0.0, cycles)),
+    ]:
+        s = mlxlr.warmup_cosine(1.0, warmup, total, end=end, cycles=cycles)
+        want = [reference(t) for t in steps]
+        np.testing.assert_allclose(values(s, steps), want, rtol=1e-5, atol=1e-20, err_msg=f"{cycles=} {end=}")
+        assert s.duration == total and s.at(10**12) == s.at(total)  # after total_steps it holds its value
+        assert mlxlr.parse(repr(s)) == s
+
+
+@pytest.mark.parametrize("cycles", [*CYCLES, 0.123456789, 1 / 3, 1e-3, 1000.5])
+def test_warmup_cosine_over_10_9_steps(cycles: float) -> None:
+    """Steps around 10**9 (float32 holds integers only to 2**24): the phase is formed in integers."""
+    warmup, total = 100, 10**9 + 100
+    s = mlxlr.warmup_cosine(1.0, warmup, total, end=0.0, cycles=cycles)
+    reference = hf_cosine(1.0, warmup, total, 0.0, cycles)
+    rng = np.random.default_rng(7)
+    marks = [warmup + round(k * (total - warmup) / (2 * cycles)) for k in range(int(2 * cycles) + 1)][:50]
+    steps = sorted({*rng.integers(0, total + 10, 500).tolist(), *(m + d for m in marks for d in (-1, 0, 1)), total})
+    got, want = values(s, steps), np.array([reference(t) for t in steps])
+    far = want > 1e-6  # near an exact trough the float64 reference itself is off by 1e-16 absolute
+    np.testing.assert_allclose(got[far], want[far], rtol=1e-5)
+    np.testing.assert_allclose(got[~far], want[~far], rtol=0, atol=1e-12)
+
+
+def test_warmup_cosine_keeps_its_repr_for_multiples_of_a_half() -> None:
+    assert repr(mlxlr.warmup_cosine(1.0, 10, 110)) == "CosineDecay(init=1.0, decay_steps=100).with_warmup(10)"
+    assert repr(mlxlr.warmup_cosine(1.0, 0, 100, cycles=1.5)) == (
+        "(CosineDecay(init=1.0, decay_steps=100) >> CosineDecay(init=0.0, decay_steps=100, end=1.0))"
+        ".repeat().stretch(0.3333333333333333).for_steps(100)"
+    )
+    waves = mlxlr.warmup_cosine(1.0, 0, 100, cycles=0.75)  # 2 * 0.75 = 3/2: waves of 2 * 200 steps, stretched 1/3
+    assert repr(waves) == (
+        "(CosineDecay(init=1.0, decay_steps=200) >> CosineDecay(init=0.0, decay_steps=200, end=1.0))"
+        ".repeat().stretch(0.3333333333333333).for_steps(100)"
+    )
+    assert waves.at(0) == 1.0 and waves.at(100) == pytest.approx(0.5, rel=2e-7)  # cos(2 pi 0.75) = 0: half way
+
+
+def test_hard_restarts_are_exact_where_hugging_faces_float64_phase_is_not() -> None:
+    """The documented exception: HF's (cycles * p) % 1 in float64 lands just below 1 at some restarts."""
+    total, cycles, step = 217191925, 43, 116172425  # a restart: 23 * 217191925 / 43 == 116172425
+    assert step * cycles % total == 0
+    p = float(step) / float(total)
+    hf = max(0.0, 0.5 * (1.0 + math.cos(math.pi * ((float(cycles) * p) % 1.0))))  # HF's lambda as written
+    assert hf < 1e-12  # HF: the bottom of the previous decay
+    s = mlxlr.warmup_cosine_restarts(1.0, 0, total, cycles=cycles)
+    assert s.at(step) == 1.0 and s.at(step - 1) < 1e-12  # a restart: peak; just before: the bottom
+    assert hf_restarts(1.0, 0, total, cycles)(step) == 1.0  # the exact-phase reference agrees

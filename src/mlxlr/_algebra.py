@@ -9,7 +9,6 @@ build it; one built directly in another shape prints as a call.
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Sequence
 from typing import Any, final
 
@@ -17,10 +16,10 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Constant, Native, as_schedule, evaluate, value_range
-from ._printing import PREC_PRODUCT, PREC_SUM, PREC_UNARY, number, operand
+from ._printing import PREC_PRODUCT, PREC_SUM, PREC_UNARY, chain, number, operand
 from ._schedule import Schedule
 from ._steps import since
-from ._validate import FLOAT32_MAX
+from ._validate import FLOAT32_MAX, check_real
 
 
 def settles(schedule: Schedule) -> int | None:
@@ -51,6 +50,20 @@ class Sum(Native):
         if len(terms) < 2 or not all(isinstance(t, Schedule) for t in terms):
             raise TypeError(f"terms must be two or more schedules, got {terms!r}")
         self.terms = terms
+        # Whether `+` builds this sum from its terms (it prints as `a + b` then): no sum among them, a constant
+        # only last and not 0. The same as `reduce(add, terms) == self`, without building a sum per term.
+        *rest, last = terms
+        self._folded = not any(isinstance(t, (Sum, Constant)) for t in rest) and (
+            not isinstance(last, Sum) and (not isinstance(last, Constant) or last.value != 0.0)
+        )
+
+    @classmethod
+    def _folded_sum(cls, terms: list[Schedule], depth: int) -> Sum:
+        """A sum of terms that ``add`` has folded already (checked schedules): no work per term."""
+        self = cls._assembled({"terms": (parts := tuple(terms))}, depth)
+        self.terms = parts
+        self._folded = True
+        return self
 
     @property
     @override
@@ -66,19 +79,23 @@ class Sum(Native):
         return out
 
     @override
-    def __repr__(self) -> str:
-        if functools.reduce(add, self.terms) != self:  # built directly, as the operators would not: a call
-            return super().__repr__()
-        text = operand(self.terms[0], PREC_SUM)
-        for term in self.terms[1:]:
-            value = _constant_value(term)
-            if value is not None:
-                text += f" - {number(-value)}" if value < 0 else f" + {number(value)}"
-            elif isinstance(term, Scaled) and term.factor < 0 and scale(term.schedule, term.factor) == term:
-                text += f" - {operand(scale(term.schedule, -term.factor), PREC_SUM + 1)}"
-            else:
-                text += f" + {operand(term, PREC_SUM + 1)}"
-        return text
+    def _written(self) -> str:
+        if not self._folded:  # built directly, as the operators would not (`reduce(add, terms) != self`): a call
+            return super()._written()
+        return chain(self.terms, " + ", _sum_text)
+
+
+def _sum_text(terms: Sequence[Schedule]) -> str:
+    text = operand(terms[0], PREC_SUM)
+    for term in terms[1:]:
+        value = _constant_value(term)
+        if value is not None:
+            text += f" - {number(-value)}" if value < 0 else f" + {number(value)}"
+        elif isinstance(term, Scaled) and term.factor < 0 and scale(term.schedule, term.factor) == term:
+            text += f" - {operand(scale(term.schedule, -term.factor), PREC_SUM + 1)}"
+        else:
+            text += f" + {operand(term, PREC_SUM + 1)}"
+    return text
 
 
 @final
@@ -91,6 +108,17 @@ class Product(Native):
         if len(factors) < 2 or not all(isinstance(f, Schedule) for f in factors):
             raise TypeError(f"factors must be two or more schedules, got {factors!r}")
         self.factors = factors
+        # Whether `*` builds this product from its factors (`reduce(multiply, factors) == self`): no product,
+        # scale or constant among them.
+        self._folded = not any(isinstance(f, (Product, Scaled, Constant)) for f in factors)
+
+    @classmethod
+    def _folded_product(cls, factors: list[Schedule], depth: int) -> Product:
+        """A product of factors that ``multiply`` has folded already (checked schedules): no work per factor."""
+        self = cls._assembled({"factors": (parts := tuple(factors))}, depth)
+        self.factors = parts
+        self._folded = True
+        return self
 
     @property
     @override
@@ -106,11 +134,15 @@ class Product(Native):
         return out
 
     @override
-    def __repr__(self) -> str:
-        if functools.reduce(multiply, self.factors) != self:  # built directly, as the operators would not
-            return super().__repr__()
-        first, *rest = self.factors
-        return " * ".join([operand(first, PREC_PRODUCT), *(operand(f, PREC_PRODUCT + 1) for f in rest)])
+    def _written(self) -> str:
+        if not self._folded:  # built directly, as the operators would not (`reduce(multiply, factors) != self`)
+            return super()._written()
+        return chain(self.factors, " * ", _product_text)
+
+
+def _product_text(factors: Sequence[Schedule]) -> str:
+    first, *rest = factors
+    return " * ".join([operand(first, PREC_PRODUCT), *(operand(f, PREC_PRODUCT + 1) for f in rest)])
 
 
 @final
@@ -121,7 +153,7 @@ class Scaled(Native):
         if not isinstance(schedule, Schedule):
             raise TypeError(f"schedule must be a Schedule, got {schedule!r}")
         self.schedule = schedule
-        self.factor = float(factor)
+        self.factor = check_real("factor", factor)
         self._precedence = PREC_UNARY if self.factor == -1.0 else PREC_PRODUCT
 
     @property
@@ -134,9 +166,9 @@ class Scaled(Native):
         return evaluate(self.schedule, since(t, start)) * self.factor
 
     @override
-    def __repr__(self) -> str:
+    def _written(self) -> str:
         if scale(self.schedule, self.factor) != self:  # built directly, as the operators would not: a call
-            return super().__repr__()
+            return super()._written()
         if self.factor == -1.0:
             return f"-{operand(self.schedule, PREC_UNARY)}"
         return f"{number(self.factor)} * {operand(self.schedule, PREC_PRODUCT + 1)}"
@@ -172,7 +204,7 @@ class Quotient(Native):
         return evaluate(self.numerator, x) / evaluate(self.denominator, x)
 
     @override
-    def __repr__(self) -> str:
+    def _written(self) -> str:
         value = _constant_value(self.numerator)
         left = number(value) if value is not None else operand(self.numerator, PREC_PRODUCT)
         return f"{left} / {operand(self.denominator, PREC_PRODUCT + 1)}"
@@ -200,19 +232,39 @@ def scale(value: Schedule | float, factor: float) -> Any:
 
 
 def add(left: Schedule | float, right: Schedule | float) -> Schedule:
-    """``left + right``, with sums flattened and numbers folded into one constant, last."""
+    """``left + right``, with sums flattened and numbers folded into one constant, last.
+
+    A sum that ``+`` built has its constant last (if any): its terms are
+    taken as they are, so a sum built one term at a time costs the same per
+    term, not its length so far.
+    """
     terms: list[Schedule] = []
     constants: list[float] = []
+    folded = True  # the result is what the operators build: every side a folded sum or no sum
+    depth = 1  # the deepest term's depth
     for item in (left, right):
+        if isinstance(item, Sum) and item._folded:
+            last = item.terms[-1]
+            if isinstance(last, Constant):
+                terms.extend(item.terms[:-1])
+                constants.append(last.value)
+            else:
+                terms.extend(item.terms)
+            depth = max(depth, item._depth - 1)
+            continue
+        folded = folded and not isinstance(item, Sum)
         for term in item.terms if isinstance(item, Sum) else (item,):
             value = _constant_value(term) if isinstance(term, Schedule) else float(term)
             if value is None:
                 terms.append(term)  # type: ignore[arg-type]
+                depth = max(depth, term._depth)  # type: ignore[union-attr]
             else:
                 constants.append(value)
     if constants and (sum(constants) != 0.0 or not terms):
         terms.append(Constant(sum(constants)))
-    return terms[0] if len(terms) == 1 else Sum(*terms)
+    if len(terms) == 1:
+        return terms[0]
+    return Sum._folded_sum(terms, 1 + depth) if folded else Sum(*terms)
 
 
 def multiply(left: Schedule | float, right: Schedule | float) -> Schedule:
@@ -223,6 +275,8 @@ def multiply(left: Schedule | float, right: Schedule | float) -> Schedule:
         return scale(left, float(right))  # type: ignore[no-any-return]
     factor = 1.0
     factors: list[Schedule] = []
+    folded = True  # the result is what the operators build: every side a folded product or no product
+    depth = 1  # the deepest factor's depth
     for item in (left, right):
         if isinstance(item, Scaled):
             factor *= item.factor
@@ -231,10 +285,20 @@ def multiply(left: Schedule | float, right: Schedule | float) -> Schedule:
         if constant is not None:
             factor *= constant
             continue
-        factors.extend(item.factors if isinstance(item, Product) else (item,))
+        if isinstance(item, Product):
+            factors.extend(item.factors)
+            folded = folded and item._folded
+            depth = max(depth, item._depth - 1)
+        else:
+            factors.append(item)
+            folded = folded and not isinstance(item, Scaled)  # a scale inside a scale, built directly
+            depth = max(depth, item._depth)
     if not factors:
         return Constant(factor)
-    product = factors[0] if len(factors) == 1 else Product(*factors)
+    if len(factors) == 1:
+        product = factors[0]
+    else:
+        product = Product._folded_product(factors, 1 + depth) if folded else Product(*factors)
     return scale(product, factor)  # type: ignore[no-any-return]
 
 

@@ -16,7 +16,6 @@ import importlib
 import json
 import math
 import os
-import re
 import shutil
 import sys
 from collections.abc import Sequence
@@ -29,17 +28,19 @@ from ._bind import needs
 from ._config import from_config
 from ._expr import parse
 from ._lint import lint
-from ._mlx_lm import from_mlx_lm
+from ._mlx_lm import YAML_HINT, from_mlx_lm, yaml_document
 from ._printing import float32_text
-from ._schedule import Schedule
+from ._schedule import Schedule, called
 from ._terminal import HEIGHT, WIDTH, Curve
+from ._validate import MAX_COUNT
 
 PROG = "mlxlr"
+MAX_SIZE = 1000
+"""The largest ``--width`` and ``--height``, in characters."""
 CHUNK = 1 << 20
 """``--csv`` evaluates this many steps per call."""
 IMAGE_SUFFIXES = (".png", ".svg", ".pdf")
 PLOT_HINT = 'writing an image needs matplotlib: pip install "mlxlr[plot]"'
-YAML_HINT = 'reading YAML needs PyYAML: pip install "mlxlr[yaml]"'
 
 EPILOG = """\
 examples:
@@ -136,8 +137,8 @@ def _parser() -> _Parser:
     plot.add_argument("--out", metavar="FILE", help="write an image (.png, .svg or .pdf; needs matplotlib)")
     plot.add_argument("--csv", action="store_true", help="print step,value rows instead of a plot")
     plot.add_argument("--every", type=_count, metavar="K", help="with --csv: every K-th step only")
-    plot.add_argument("--width", type=_count, metavar="W", help=f"plot width in characters (default: {WIDTH}, or less)")
-    plot.add_argument("--height", type=_count, metavar="H", help=f"plot height in characters (default: {HEIGHT})")
+    plot.add_argument("--width", type=_size, metavar="W", help=f"plot width in characters (default: {WIDTH}, or less)")
+    plot.add_argument("--height", type=_size, metavar="H", help=f"plot height in characters (default: {HEIGHT})")
     plot.set_defaults(command=_plot)
 
     show = sub.add_parser(
@@ -169,21 +170,27 @@ def _source_arguments(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def _count(text: str) -> int:
-    """A positive count: ``1000``, ``100_000`` or ``1e6``."""
+def _count(text: str, most: int = MAX_COUNT) -> int:
+    """A positive count up to ``most`` (2**60, as step counts in the library): ``1000``, ``100_000`` or ``1e6``."""
+    allowed = f"a positive integer of at most {'2**60' if most == MAX_COUNT else most}"
     try:
         value = int(text)
     except ValueError:
         try:
             number = float(text)
         except ValueError:
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
         if not number.is_integer():
-            raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}") from None
+            raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}") from None
         value = int(number)
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive integer, got {text!r}")
+    if not 1 <= value <= most:
+        raise argparse.ArgumentTypeError(f"expected {allowed}, got {text!r}")
     return value
+
+
+def _size(text: str) -> int:
+    """A plot's width or height in characters: a positive count up to :data:`MAX_SIZE`."""
+    return _count(text, MAX_SIZE)
 
 
 # Reading the schedule. -----------------------------------------------------
@@ -250,28 +257,9 @@ def read_config(path: Path) -> Schedule:
 
 def _load_yaml(path: Path, text: str) -> Any:
     try:
-        yaml: Any = importlib.import_module("yaml")
+        return yaml_document(text, str(path))  # PyYAML's safe loader reading 1e-5 as a number, as mlx-lm does
     except ImportError:
         raise InputError(YAML_HINT) from None
-
-    class Loader(yaml.SafeLoader):  # type: ignore[misc]
-        """PyYAML's safe loader reading ``1e-5`` as a number (YAML 1.1 wants ``1.0e-5``), as mlx-lm does."""
-
-    Loader.add_implicit_resolver("tag:yaml.org,2002:float", _YAML_FLOAT, list("-+0123456789."))
-    try:
-        return yaml.load(text, Loader=Loader)
-    except yaml.YAMLError as e:
-        raise InputError(f"{path}: not valid YAML: {e}") from None
-
-
-_YAML_FLOAT = re.compile(
-    r"""^(?:[-+]?(?:[0-9][0-9_]*)\.[0-9_]*(?:[eE][-+]?[0-9]+)?
-    |[-+]?(?:[0-9][0-9_]*)(?:[eE][-+]?[0-9]+)
-    |\.[0-9_]+(?:[eE][-+][0-9]+)?
-    |[-+]?\.(?:inf|Inf|INF)
-    |\.(?:nan|NaN|NAN))$""",
-    re.X,
-)
 
 
 # Commands. -------------------------------------------------------------------
@@ -297,7 +285,7 @@ def _plot(args: argparse.Namespace) -> int:
     if steps is None:
         if schedule.duration is None:
             raise InputError(f"the schedule is unbounded: give --steps N for {schedule!r}")
-        steps = schedule.duration + 1
+        steps = min(schedule.duration + 1, MAX_COUNT + 1)  # steps past 2**60 hold the value at 2**60
     if args.csv:
         _write_csv(schedule, steps, args.every or 1, sys.stdout)
         return 0
@@ -317,7 +305,7 @@ def _write_csv(schedule: Schedule, steps: int, every: int, out: TextIO) -> None:
     for start in range(0, steps, CHUNK * every):
         stop = min(steps, start + CHUNK * every)
         ticks = mx.arange(start, stop, every, dtype=mx.int64)
-        values = cast("list[float]", schedule(ticks).tolist())  # host: printing
+        values = cast("list[float]", called(schedule, ticks).tolist())  # host: printing
         out.write("".join(f"{t},{float32_text(v)}\n" for t, v in zip(range(start, stop, every), values)))
 
 

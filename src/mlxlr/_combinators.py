@@ -25,7 +25,7 @@ def _bounded(schedule: Schedule, method: str) -> int:
         raise ValueError(
             f"{method} needs a schedule with a duration, got the unbounded {schedule!r}; give it one with .for_steps(n)"
         )
-    return duration
+    return check_int(f"{method}: the duration of {schedule!r}", duration)  # a user's duration, checked
 
 
 @final
@@ -157,6 +157,11 @@ class Repeat(Native):
         self.schedule = require_schedule(schedule)
         self.times = None if times is None else check_int("times", times)
         self._period = _bounded(self.schedule, "repeat")
+        if self.times is not None and self.times * self._period > MAX_STEP:
+            raise ValueError(
+                f"times * the schedule's duration must be at most 2**60, got {self.times} * {self._period}; "
+                "repeat forever with times=None"
+            )
 
     @property
     @override

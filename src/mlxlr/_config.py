@@ -19,7 +19,7 @@ from typing import Any, TypeVar
 
 from . import _algebra, _combinators, _compat, _cycles, _decays, _join, _native, _plateau, _recipes, _stairs
 from ._bind import OPERATORS, Call, Operation, operation
-from ._schedule import Schedule, signature
+from ._schedule import MAX_DEPTH, Schedule, signature
 from ._units import KINDS, REST, Unit, epochs, frac, tokens
 
 S = TypeVar("S", bound=Schedule)
@@ -256,11 +256,13 @@ def from_config(config: Mapping[str, Any]) -> Schedule:
     return _decode_schedule(config, schedule_classes(), "config")
 
 
-def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path: str) -> Schedule:
+def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path: str, depth: int = 1) -> Schedule:
+    if depth > MAX_DEPTH:  # before the recursion of a hand-made config goes deeper than Python's stack
+        raise ValueError(f"{_shortened(path)}: the config nests schedules deeper than {MAX_DEPTH} levels")
     if not isinstance(config, Mapping):
         raise TypeError(f"{path} must be a mapping with a {TYPE_KEY!r} key, got {config!r}")
     if OPERATOR_KEY in config and TYPE_KEY not in config:
-        return _decode_operation(config, classes, path)
+        return _decode_operation(config, classes, path, depth)
     name = config.get(TYPE_KEY)
     if not isinstance(name, str):
         raise TypeError(f"{path}.{TYPE_KEY} must name a schedule class, got {name!r}")
@@ -283,7 +285,7 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
             if p.default is p.empty and p.kind not in (p.VAR_POSITIONAL, p.VAR_KEYWORD):
                 raise TypeError(f"{path}: {name} needs the argument {p.name!r}")
             continue
-        value = _decode_value(config[p.name], classes, f"{path}.{p.name}")
+        value = _decode_value(config[p.name], classes, f"{path}.{p.name}", depth)
         if p.kind is p.POSITIONAL_ONLY:
             args.append(value)
         elif p.kind is p.VAR_POSITIONAL:
@@ -304,7 +306,9 @@ def _decode_schedule(config: object, classes: Mapping[str, type[Schedule]], path
         raise TypeError(f"{path} ({name}): {e}") from e
 
 
-def _decode_operation(config: Mapping[str, Any], classes: Mapping[str, type[Schedule]], path: str) -> Schedule:
+def _decode_operation(
+    config: Mapping[str, Any], classes: Mapping[str, type[Schedule]], path: str, depth: int
+) -> Schedule:
     """``{"operator": ">>", "operands": [...]}``: an operator on a schedule written in units."""
     symbol = config[OPERATOR_KEY]
     if symbol not in OPERATORS:
@@ -316,7 +320,7 @@ def _decode_operation(config: Mapping[str, Any], classes: Mapping[str, type[Sche
     count = 1 if symbol == "neg" else None if symbol == ">>" else 2
     if not isinstance(operands, list) or (len(operands) != count if count else len(operands) < 2):
         raise TypeError(f"{path}.operands must be a list of {count or 'two or more'} operands, got {operands!r}")
-    values = [_decode_value(v, classes, f"{path}.operands[{i}]") for i, v in enumerate(operands)]
+    values = [_decode_value(v, classes, f"{path}.operands[{i}]", depth) for i, v in enumerate(operands)]
     for i, v in enumerate(values):
         if isinstance(v, bool) or not isinstance(v, (Schedule, int, float)):
             raise TypeError(f"{path}.operands[{i}] must be a schedule or a number, got {v!r}")
@@ -346,13 +350,20 @@ def _decode_unit(value: Mapping[str, Any], path: str) -> Unit:
         raise type(e)(f"{path}: {e}") from e
 
 
-def _decode_value(value: object, classes: Mapping[str, type[Schedule]], path: str) -> Any:
+def _decode_value(value: object, classes: Mapping[str, type[Schedule]], path: str, depth: int, nesting: int = 0) -> Any:
+    """An argument of a schedule at ``depth``, inside ``nesting`` lists and mappings."""
+    if nesting > MAX_DEPTH:
+        raise ValueError(f"{_shortened(path)}: lists and mappings nest deeper than {MAX_DEPTH} levels")
     if isinstance(value, Mapping):
         if UNIT_KEY in value and TYPE_KEY not in value:
             return _decode_unit(value, path)
         if TYPE_KEY in value or OPERATOR_KEY in value:
-            return _decode_schedule(value, classes, path)
-        return {k: _decode_value(v, classes, f"{path}.{k}") for k, v in value.items()}
+            return _decode_schedule(value, classes, path, depth + 1)
+        return {k: _decode_value(v, classes, f"{path}.{k}", depth, nesting + 1) for k, v in value.items()}
     if isinstance(value, (list, tuple)):
-        return [_decode_value(v, classes, f"{path}[{i}]") for i, v in enumerate(value)]
+        return [_decode_value(v, classes, f"{path}[{i}]", depth, nesting + 1) for i, v in enumerate(value)]
     return value
+
+
+def _shortened(path: str) -> str:
+    return path if len(path) <= 80 else f"{path[:40]}...{path[-37:]}"

@@ -33,7 +33,10 @@ class CosineRestarts(Native):
     and ``d = decay``. Equals PyTorch's ``CosineAnnealingWarmRestarts(T_0=P,
     T_mult=m, eta_min=end)`` (integer ``m``, ``decay=1``) and Keras's
     ``CosineDecayRestarts(init, first_decay_steps=P, t_mul=m, m_mul=d,
-    alpha=end / init)``.
+    alpha=end / init)`` (for ``init != 0``: Keras's value is a multiple of
+    ``init``). Keras computes in the dtype of its initial learning rate
+    (float32 by default), the step included, so past step 2**24 its
+    restarts move by a few steps; here the period is found exactly.
 
     The period a step is in is found exactly: a float estimate of ``i``, then
     a fix-up against period starts tabulated in float64 (in integers for an

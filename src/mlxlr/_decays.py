@@ -33,7 +33,8 @@ class Linear(Native):
     Equals MLX's ``linear_schedule(init, end, steps)``, Optax's
     ``linear_schedule(init, end, steps)`` and PyTorch's ``LinearLR`` (with
     ``init = base_lr * start_factor``, ``end = base_lr * end_factor`` and
-    ``steps = total_iters``).
+    ``steps = total_iters``). Optax's ``transition_steps <= 0`` (a constant
+    ``init`` there) is refused here.
 
     Args:
         init: The value at step 0.
@@ -76,7 +77,9 @@ class CosineDecay(Native):
                \tfrac12 \left(1 + \cos\left(\pi \min(t, T) / T\right)\right)
 
     Equals MLX's ``cosine_decay(init, decay_steps, end)``, Optax's
-    ``cosine_decay_schedule(init, decay_steps, alpha=end / init)`` and PyTorch's
+    ``cosine_decay_schedule(init, decay_steps, alpha=end / init)`` (with its
+    default ``exponent=1``, for ``init != 0``: Optax's value is a multiple of
+    ``init``, so a rise from 0 has no Optax form) and PyTorch's
     ``CosineAnnealingLR(T_max=decay_steps, eta_min=end)`` up to ``T_max``
     (PyTorch's keeps following the cosine after ``T_max``; this one holds ``end``).
 
@@ -139,9 +142,11 @@ class PolynomialDecay(Native):
     multiplier 1 at step 0), and the schedule has no duration.
 
     Equals Keras's ``PolynomialDecay(init, decay_steps, end, power, cycle)``
-    (whose ``end_learning_rate`` defaults to 1e-4, here to 0), Optax's
-    ``polynomial_schedule(init, end, power, transition_steps=decay_steps)`` and
-    PyTorch's ``PolynomialLR(total_iters=decay_steps, power)`` (``end=0``).
+    (whose ``end_learning_rate`` defaults to 1e-4, here to 0), and without
+    ``cycle`` (neither has one) Optax's ``polynomial_schedule(init, end, power,
+    transition_steps=decay_steps)`` and PyTorch's
+    ``PolynomialLR(total_iters=decay_steps, power)`` (``end=0``). Optax's
+    ``transition_steps <= 0`` (a constant ``init`` there) is refused here.
 
     Args:
         init: The value at step 0.
@@ -292,7 +297,10 @@ class WarmupStableDecay(Native):
     min_lr_ratio=end / peak)`` with ``peak`` the optimizer's learning rate and
     ``init = end`` (current versions warm up from ``min_lr_ratio * peak``;
     older ones from 0, the default here). Its cosine is HF's default
-    ``num_cycles=0.5``. The duration is the sum of the three phases.
+    ``num_cycles=0.5``. HF clamps its factor at 0 during the warmup and the
+    decay, which only a negative ``end`` reaches: there HF gives 0 where this
+    follows the line or curve down to ``end`` (after the decay both give
+    ``end``). The duration is the sum of the three phases.
 
     Args:
         peak: The plateau's value.

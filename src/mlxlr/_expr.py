@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import ast
 import inspect
+import itertools
 import operator
 import re
 import warnings
@@ -154,6 +155,11 @@ class _Reader:
         self.skipped = len(text) - len(self.body)  # leading whitespace, which ast refuses
         # A text of several lines is read in parentheses, as Python reads a call's arguments.
         self.wrapped = "\n" in self.body or "\r" in self.body
+        # The lines of body (with their breaks), where each starts, and which are ASCII (columns in bytes = in chars):
+        # split once, for every node's place (a chain of thousands of operands has thousands of places).
+        self.lines = re.split(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)", self.body)
+        self.starts = list(itertools.accumulate((len(line) for line in self.lines), initial=0))
+        self.ascii = [line.isascii() for line in self.lines]
         self.names = names()
 
     def read(self) -> Schedule:
@@ -204,15 +210,13 @@ class _Reader:
         A wrapped source is ``body`` in parentheses: one character more on the
         first line, one line more at the end.
         """
-        lines = re.split(r"(?<=\r\n)|(?<=\r)(?!\n)|(?<=\n)", self.body)
-        if lineno > len(lines):
+        if lineno > len(self.lines):
             return len(self.body)
         lineno = max(1, lineno)
         col -= self.wrapped and lineno == 1
-        line = lines[lineno - 1]
-        if utf8:
-            col = len(line.encode()[: max(0, col)].decode(errors="ignore"))
-        return sum(len(s) for s in lines[: lineno - 1]) + max(0, col)
+        if utf8 and not self.ascii[lineno - 1]:
+            col = len(self.lines[lineno - 1].encode()[: max(0, col)].decode(errors="ignore"))
+        return self.starts[lineno - 1] + max(0, col)
 
     def _start(self, node: ast.expr | ast.keyword) -> int:
         return self.skipped + self._index(node.lineno, node.col_offset, utf8=True)
@@ -270,18 +274,27 @@ class _Reader:
         return self.apply(fn, (operand,), self._start(node))
 
     def binary(self, node: ast.BinOp) -> Value:
-        entry = _BINARY.get(type(node.op))
-        if entry is None:
-            raise self.error(f"the operator {type(node.op).__name__} is not allowed", self._start(node))
-        symbol, fn = entry
-        left, right = self.eval(node.left), self.eval(node.right)
-        at = self._operator_at(node, symbol)
-        if symbol == ">>":
-            if not isinstance(left, Schedule) or not isinstance(right, Schedule):
-                raise self.error(f"'>>' joins two schedules, got {_kind(left)} >> {_kind(right)}", at)
-        elif not _arithmetic(left) or not _arithmetic(right):
-            raise self.error(f"{symbol!r} needs schedules or numbers, got {_kind(left)} {symbol} {_kind(right)}", at)
-        return self.apply(fn, (left, right), at)
+        """A chain ``a op b op c ...``, which Python nests to the left, evaluated in a loop (chains may be long)."""
+        nodes = [node]  # the chain's operators, outermost first
+        while isinstance(nodes[-1].left, ast.BinOp):
+            nodes.append(nodes[-1].left)
+        for op_node in nodes:
+            if type(op_node.op) not in _BINARY:
+                raise self.error(f"the operator {type(op_node.op).__name__} is not allowed", self._start(op_node))
+        left = self.eval(nodes[-1].left)
+        for op_node in reversed(nodes):
+            symbol, fn = _BINARY[type(op_node.op)]
+            right = self.eval(op_node.right)
+            at = self._operator_at(op_node, symbol)
+            if symbol == ">>":
+                if not isinstance(left, Schedule) or not isinstance(right, Schedule):
+                    raise self.error(f"'>>' joins two schedules, got {_kind(left)} >> {_kind(right)}", at)
+            elif not _arithmetic(left) or not _arithmetic(right):
+                raise self.error(
+                    f"{symbol!r} needs schedules or numbers, got {_kind(left)} {symbol} {_kind(right)}", at
+                )
+            left = self.apply(fn, (left, right), at)
+        return left
 
     def apply(self, fn: Callable[..., Any], args: tuple[Value, ...], at: int) -> Value:
         try:
@@ -293,9 +306,13 @@ class _Reader:
         for arg in node.args:
             if isinstance(arg, ast.Starred):
                 raise self.error("'*' unpacking is not allowed in a schedule expression", self._start(arg))
+        given: set[str] = set()
         for kw in node.keywords:
             if kw.arg is None:
                 raise self.error("'**' unpacking is not allowed in a schedule expression", self._start(kw))
+            if kw.arg in given:  # ast takes it; Python's compiler refuses it, and so do we
+                raise self.error(f"keyword argument repeated: {kw.arg!r}", self._start(kw))
+            given.add(kw.arg)
         func = node.func
         if isinstance(func, ast.Name) and func.id in _UNITS and func.id not in self.names:
             args = [self.eval(a) for a in node.args]

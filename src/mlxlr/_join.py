@@ -10,7 +10,6 @@ start: ``s_i(t - b_i)``. For a few pieces that is a ``where`` per boundary
 from __future__ import annotations
 
 import contextlib
-import functools
 from collections.abc import Callable, Sequence
 from typing import Any, final
 
@@ -18,12 +17,12 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Native, as_schedule, evaluate
-from ._printing import PREC_ATOM, PREC_JOIN, operand
+from ._printing import PREC_ATOM, PREC_JOIN, chain, operand
 from ._schedule import Schedule
 from ._stacking import SIDE_BY_SIDE, SLICED, Plan
 from ._steps import arange, since
 from ._units import Unit
-from ._validate import check_steps
+from ._validate import MAX_COUNT, check_int, check_steps
 
 
 @final
@@ -73,10 +72,76 @@ class Join(Native):
         for i, piece in enumerate(recorded):
             if not isinstance(piece, Schedule):  # _record could not convert it: as_schedule says why
                 as_schedule(piece, f"schedules[{i}]")
-        self.schedules: tuple[Schedule, ...] = tuple(recorded)
+        self.schedules = tuple(recorded)
         self.boundaries = tuple(bounds)
-        self._precedence = PREC_JOIN if self._chained() else PREC_ATOM
+        at_ends, flat = _at_ends(recorded, bounds), not any(map(_is_join, recorded))
+        self._summarize(len(recorded), recorded[-1], (0, *bounds)[-1], at_ends, flat)
+
+    schedules: tuple[Schedule, ...]
+    boundaries: tuple[int, ...]
+    _pending: tuple[Join, list[Schedule], list[int]]
+    """A join that ``>>`` built: the join before it, and the pieces and boundaries after (until gathered)."""
+
+    def _summarize(self, count: int, last: Schedule, end: int, at_ends: bool, flat: bool) -> None:
+        """What a join knows without its list of pieces: their number, the last piece and boundary, how it prints.
+
+        ``at_ends``: each boundary is where the pieces before it end (as
+        ``>>`` puts it). ``flat``: no piece is a join (``>>`` flattens them).
+        A join of several pieces that is both prints as ``a >> b >> ...``: the
+        operators build exactly it from its pieces. Any other prints as a call.
+        """
+        self._count = count
+        self._last = last
+        self._end = end
+        self._at_ends = at_ends
+        self._flat = flat
+        self._precedence = PREC_JOIN if at_ends and flat and count > 1 else PREC_ATOM
         self._plan: Plan | None = None
+
+    @classmethod
+    def _extended(
+        cls, prefix: Join, pieces: list[Schedule], boundaries: list[int], at_ends: bool, flat: bool, depth: int
+    ) -> Join:
+        """``prefix`` and then ``pieces`` at ``boundaries``, all checked already: what ``>>`` builds.
+
+        The new join refers to ``prefix`` instead of copying its pieces; they
+        are gathered into its own tuples (and its recorded arguments) the first
+        time anything reads them (:meth:`__getattr__`). Building a chain one
+        piece at a time (``s = s >> piece``) then costs the same for every
+        piece, not the length of the chain so far.
+        """
+        self = cls._assembled(None, depth)
+        self._pending = (prefix, pieces, boundaries)
+        self._summarize(prefix._count + len(pieces), pieces[-1], boundaries[-1], at_ends, flat)
+        return self
+
+    def __getattr__(self, name: str) -> Any:
+        """Gathers the pieces of a join that ``>>`` built, the first time they are read."""
+        if name in ("_params", "schedules", "boundaries") and "_pending" in self.__dict__:
+            self._gather()
+            return getattr(self, name)
+        raise AttributeError(f"{type(self).__name__!r} object has no attribute {name!r}")
+
+    def _gather(self) -> None:
+        """The pieces and boundaries of the prefixes, in a loop (a chain of thousands of them is no recursion)."""
+        tails = []
+        node = self
+        while "_pending" in node.__dict__:
+            node, pieces, boundaries = node._pending
+            tails.append((pieces, boundaries))
+        all_pieces, all_boundaries = [*node.schedules], [*node.boundaries]
+        for pieces, boundaries in reversed(tails):
+            all_pieces += pieces
+            all_boundaries += boundaries
+        object.__setattr__(self, "_params", {"schedules": all_pieces, "boundaries": all_boundaries})
+        self.schedules = tuple(all_pieces)
+        self.boundaries = tuple(all_boundaries)
+        del self._pending  # the prefixes are no longer needed here
+
+    def __getstate__(self) -> dict[str, Any]:
+        if "_pending" in self.__dict__:  # copies and pickles hold the pieces, not a chain of prefixes
+            self._gather()
+        return dict(self.__dict__)
 
     @classmethod
     @override
@@ -91,19 +156,8 @@ class Join(Native):
     @property
     @override
     def duration(self) -> int | None:
-        last = self.schedules[-1].duration
-        if last is None:
-            return None
-        return (self.boundaries[-1] if self.boundaries else 0) + last
-
-    def _chained(self) -> bool:
-        """Whether ``>>`` would build this join: each boundary where the pieces before it end."""
-        start = 0
-        for piece, boundary in zip(self.schedules, self.boundaries):
-            if piece.duration is None or start + piece.duration != boundary:
-                return False
-            start = boundary
-        return len(self.schedules) > 1
+        last = self._last.duration
+        return None if last is None else self._end + last
 
     @override
     def formula(self, t: mx.array, start: int = 0) -> mx.array:
@@ -165,28 +219,64 @@ class Join(Native):
         return parts[0] if len(parts) == 1 else mx.concatenate(parts)
 
     @override
-    def __repr__(self) -> str:
-        if self._precedence == PREC_JOIN and functools.reduce(join, self.schedules) == self:
-            return " >> ".join(operand(p, PREC_JOIN + 1) for p in self.schedules)
-        return super().__repr__()
+    def _written(self) -> str:
+        if self._precedence == PREC_JOIN:  # consistent and flat: `reduce(join, self.schedules) == self`
+            return chain(self.schedules, " >> ", lambda pieces: " >> ".join(operand(p, PREC_JOIN + 1) for p in pieces))
+        return super()._written()
+
+
+def _is_join(schedule: Schedule) -> bool:
+    return isinstance(schedule, Join)
+
+
+def _at_ends(pieces: Sequence[Schedule], boundaries: Sequence[int]) -> bool:
+    """Whether each boundary is where the pieces before it end, as ``>>`` puts it."""
+    start = 0
+    for piece, boundary in zip(pieces, boundaries):
+        if piece.duration is None or start + piece.duration != boundary:
+            return False
+        start = boundary
+    return True
 
 
 def join(left: Schedule, right: Schedule) -> Join:
-    """``left >> right``: flattens both sides into one :class:`Join`."""
+    """``left >> right``: flattens both sides into one :class:`Join`.
+
+    The pieces and boundaries of a join on either side were checked when it
+    was built: only the new boundaries are checked here, so a chain built
+    one piece at a time costs the same for each piece.
+    """
     offset = left.duration
     if offset is None:
         raise ValueError(
             f"the left side of >> must have a duration, got the unbounded {left!r}; give it one with .for_steps(n)"
         )
-    pieces = list(left.schedules) if isinstance(left, Join) else [left]
-    boundaries = list(left.boundaries) if isinstance(left, Join) else []
-    boundaries.append(offset)
+    prefix = left if isinstance(left, Join) else None
+    pieces: list[Schedule] = [] if prefix is not None else [left]
+    before = prefix._count - 1 if prefix is not None else 0  # boundaries before the new one
+    check_int(f"boundaries[{before}]", offset)  # a user's duration: any value
+    if prefix is not None and before and offset <= prefix._end:
+        raise ValueError(f"boundaries must increase strictly, got {[*prefix.boundaries, offset]!r}")
+    boundaries = [offset]
     if isinstance(right, Join):
         pieces.extend(right.schedules)
-        boundaries.extend(offset + b for b in right.boundaries)
+        shifted = [offset + b for b in right.boundaries]
+        if shifted and shifted[-1] > MAX_COUNT:
+            first = next(i for i, b in enumerate(shifted) if b > MAX_COUNT)
+            check_int(f"boundaries[{before + 1 + first}]", shifted[first])  # raises: past 2**60
+        boundaries.extend(shifted)
     else:
         pieces.append(right)
-    return Join(pieces, boundaries)
+    sides = [side for side in (left, right) if isinstance(side, Join)]
+    at_ends = all(side._at_ends for side in sides)
+    flat = all(side._flat for side in sides)
+    depth = 1 + max(side._depth - 1 if isinstance(side, Join) else side._depth for side in (left, right))
+    if prefix is not None:
+        return Join._extended(prefix, pieces, boundaries, at_ends, flat, depth)
+    joined = Join._assembled({"schedules": pieces, "boundaries": boundaries}, depth)
+    joined.schedules, joined.boundaries = tuple(pieces), tuple(boundaries)
+    joined._summarize(len(pieces), pieces[-1], boundaries[-1], at_ends, flat)
+    return joined
 
 
 __all__ = ["Join"]

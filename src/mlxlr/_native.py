@@ -16,7 +16,7 @@ from typing import ClassVar, final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._schedule import Schedule
+from ._schedule import _PYTHON_ON_ARRAYS, Schedule, called
 from ._steps import MAX_STEP, StepLike, arange, as_step, host_float, since
 from ._units import Unit
 from ._validate import check_int, check_real
@@ -69,16 +69,12 @@ def evaluate(schedule: Schedule, t: mx.array, start: int = 0) -> mx.array:
     """Any schedule at the local step ``t - start`` of a normalized step ``t``: a float32 array of ``t``'s shape.
 
     A native schedule runs its formula; a user's schedule is called with the
-    local step, and its result cast to float32 and broadcast to ``t``'s shape.
+    local step and its result checked (:func:`mlxlr._schedule.called`): a
+    float32 array of ``t``'s shape, or a ``TypeError`` that names its class.
     """
     if isinstance(schedule, Native):
         return schedule.formula(t, start)
-    out = schedule(since(t, start))
-    if not isinstance(out, mx.array):
-        out = mx.array(out)
-    if out.dtype != mx.float32:
-        out = out.astype(mx.float32)
-    return out if out.shape == t.shape else mx.broadcast_to(out, t.shape)
+    return called(schedule, since(t, start))
 
 
 @final
@@ -147,7 +143,16 @@ class Lambda(Native):
     @override
     def formula(self, t: mx.array, start: int = 0) -> mx.array:
         x = since(t, start)
-        out = self.fn(x)
+        try:
+            out = self.fn(x)
+        except ValueError as error:
+            if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
+                raise
+            raise TypeError(
+                f"Lambda(fn={self.fn!r}): fn runs Python code on the step's value (MLX: {str(error).strip()}): it is "
+                "called inside mx.compile and with arrays of steps, so it must use graph operations only: "
+                "mx.where(condition, a, b) instead of if/else, mx.minimum/mx.maximum instead of min/max"
+            ) from None
         if not isinstance(out, mx.array):
             try:
                 out = mx.array(out)

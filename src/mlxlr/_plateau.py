@@ -32,22 +32,27 @@ class ReduceOnPlateau(Native):
     they are updated without a host sync, inside or outside a compiled step,
     and a checkpoint saves them.
 
-    The decisions equal PyTorch's ``ReduceLROnPlateau`` with
-    ``threshold_mode="rel"``: a metric is an improvement when it is below
-    ``best * (1 - threshold)`` (mode ``"min"``) or above ``best * (1 + threshold)``
-    (mode ``"max"``); after more than ``patience`` observations without one the
-    scale becomes ``max(scale * factor, min_scale)``, the bad count restarts and
+    The decisions equal PyTorch's ``ReduceLROnPlateau``: a metric is an
+    improvement when it is below ``best * (1 - threshold)`` (mode ``"min"``)
+    or above ``best * (1 + threshold)`` (mode ``"max"``) with
+    ``threshold_mode="rel"``, below ``best - threshold`` or above
+    ``best + threshold`` with ``threshold_mode="abs"``; after more than
+    ``patience`` observations without one the scale becomes
+    ``max(scale * factor, min_scale)``, the bad count restarts and
     ``cooldown`` observations follow in which bad ones are not counted.
     PyTorch's ``min_lr`` is ``min_scale`` times the base learning rate; its
-    ``eps`` (skip reductions smaller than 1e-8) is not applied.
+    ``eps`` (skip reductions smaller than 1e-8) is not applied. The best
+    metric is kept in float32.
 
     Args:
         factor: The factor of a reduction, in ``(0, 1)``.
         patience: Observations without improvement tolerated before a reduction.
-        threshold: The relative improvement that counts, ``>= 0``.
+        threshold: The improvement that counts, ``>= 0``: a fraction of the best
+            metric (``threshold_mode="rel"``) or an amount (``"abs"``).
         mode: ``"min"`` (a loss) or ``"max"`` (an accuracy).
         cooldown: Observations after a reduction during which bad ones are not counted.
         min_scale: The lowest scale, in ``[0, 1]``.
+        threshold_mode: ``"rel"`` or ``"abs"``, as PyTorch's.
 
     Example:
         >>> import mlxlr
@@ -68,19 +73,22 @@ class ReduceOnPlateau(Native):
         mode: str = "min",
         cooldown: int = 0,
         min_scale: float = 0.0,
+        threshold_mode: str = "rel",
     ) -> None:
         self.factor = check_real("factor", factor)
         if not 0.0 < self.factor < 1.0:
             raise ValueError(f"factor must be in (0, 1), got {factor!r}")
-        self.patience = check_int("patience", patience, minimum=0)
+        self.patience = check_int("patience", patience, minimum=0, maximum=2**30)  # counted in int32
         self.threshold = check_real("threshold", threshold)
         if self.threshold < 0.0:
             raise ValueError(f"threshold must be >= 0, got {threshold!r}")
         self.mode = check_choice("mode", mode, ("min", "max"))
-        self.cooldown_length = check_int("cooldown", cooldown, minimum=0)  # not `cooldown`: Schedule.cooldown
+        # stored as cooldown_length: `cooldown` is the method Schedule.cooldown; counted in int32
+        self.cooldown_length = check_int("cooldown", cooldown, minimum=0, maximum=2**30)
         self.min_scale = check_real("min_scale", min_scale)
         if not 0.0 <= self.min_scale <= 1.0:
             raise ValueError(f"min_scale must be in [0, 1], got {min_scale!r}")
+        self.threshold_mode = check_choice("threshold_mode", threshold_mode, ("rel", "abs"))
         self.state: dict[str, mx.array] = {
             "best": mx.array(math.inf if mode == "min" else -math.inf, dtype=mx.float32),
             "bad": mx.array(0, dtype=mx.int32),
@@ -109,10 +117,15 @@ class ReduceOnPlateau(Native):
             if group is not None:
                 value = mx.distributed.all_sum(value, group=group) / group.size()
         s = self.state
-        if self.mode == "min":
-            better = value < s["best"] * (1.0 - self.threshold)
+        if self.threshold_mode == "rel":
+            if self.mode == "min":
+                better = value < s["best"] * (1.0 - self.threshold)
+            else:
+                better = value > s["best"] * (1.0 + self.threshold)
+        elif self.mode == "min":
+            better = value < s["best"] - self.threshold
         else:
-            better = value > s["best"] * (1.0 + self.threshold)
+            better = value > s["best"] + self.threshold
         best = mx.where(better, value, s["best"])
         bad = mx.where(better, 0, s["bad"] + 1)
         cooling = s["cooldown"] > 0

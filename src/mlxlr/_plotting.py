@@ -16,7 +16,7 @@ import mlx.core as mx
 from ._algebra import Product, Quotient, Scaled, Sum
 from ._combinators import Clip, ForSteps, WithWarmup
 from ._join import Join
-from ._schedule import Schedule, children, walk
+from ._schedule import Schedule, called, children, walk
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -101,7 +101,7 @@ def plot(schedule: Schedule, steps: int | None = None, ax: Axes | None = None, *
         xs = list(range(steps))
         ys = cast("list[float]", schedule.values(steps).tolist())
     else:
-        ys = cast("list[float]", schedule(mx.array(xs, dtype=mx.int64)).tolist())
+        ys = cast("list[float]", called(schedule, mx.array(xs, dtype=mx.int64)).tolist())  # host: plotting
     line_kwargs.setdefault("label", repr(schedule))
     ax.plot(xs, ys, **line_kwargs)
     for b in boundaries:

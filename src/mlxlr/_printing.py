@@ -18,8 +18,11 @@ from __future__ import annotations
 import inspect
 import math
 import struct
-from collections.abc import Mapping
-from typing import Any, ClassVar, Protocol
+import threading
+from collections.abc import Callable, Mapping, Sequence
+from typing import Any, ClassVar, Protocol, TypeVar
+
+T = TypeVar("T")
 
 # Operator precedence of an expression, as Python parses it (higher binds tighter).
 PREC_JOIN = 10
@@ -35,6 +38,85 @@ class Printable(Protocol):
     _params: dict[str, Any]
     _precedence: int
     _method: ClassVar[tuple[str, tuple[str, ...]] | None]
+
+    def _written(self) -> str:
+        """The schedule's own text, in which ``repr`` of each schedule among its arguments is already known."""
+        ...
+
+
+_PASS = threading.local()
+"""The texts of the schedules of the tree being printed, by ``id``, while :func:`printed` is at work (per thread)."""
+
+
+def printed(schedule: Printable) -> str:
+    """``repr(schedule)``: the texts of its schedules are written first, children before parents, in a loop.
+
+    Each node's text (``_written``) calls ``repr`` of its children, which
+    finds their texts written already: printing a tree of any depth takes
+    one level of Python frames, not one per level of the tree. Inside a
+    pass, ``repr`` of a schedule not in the tree (one built while printing)
+    is written directly.
+    """
+    texts: dict[int, str] | None = getattr(_PASS, "texts", None)
+    if texts is not None:
+        known = texts.get(id(schedule))
+        return known if known is not None else schedule._written()
+    texts = _PASS.texts = {}
+    try:
+        for node in _children_first(schedule):
+            texts[id(node)] = repr(node)  # a class of the user's may write its own
+        return texts[id(schedule)]
+    finally:
+        _PASS.texts = None
+
+
+def _children_first(root: Printable) -> list[Printable]:
+    """``root`` and the schedules among its arguments (and list arguments), recursively: each once, after its children.
+
+    Found with a stack, not by recursion.
+    """
+    order: list[Printable] = []
+    seen: set[int] = set()
+    stack: list[tuple[Printable, bool]] = [(root, False)]
+    while stack:
+        node, expanded = stack.pop()
+        if expanded:
+            order.append(node)
+            continue
+        if id(node) in seen:
+            continue
+        seen.add(id(node))
+        stack.append((node, True))
+        for value in node._params.values():
+            for item in value if isinstance(value, (list, tuple)) else (value,):
+                if hasattr(item, "_written") and hasattr(item, "_params") and id(item) not in seen:
+                    stack.append((item, False))
+    return order
+
+
+GROUP = 100
+"""Operands of a chain (``a >> b >> ...``, ``a + b + ...``) written in one run; longer chains come in groups.
+
+Python parses a chain of N operators as N nested nodes, and its parser stops
+at a few thousand levels. A longer chain is written as its first ``GROUP``
+operands and then parenthesized groups of ``GROUP`` (``a >> b >> (c >> d)``),
+which the operators flatten back into the same chain, so that ``parse``
+reads chains of any practical length.
+"""
+
+
+def chain(items: Sequence[T], joiner: str, text: Callable[[Sequence[T]], str]) -> str:
+    """``text(items)``, or for more than :data:`GROUP` items ``text`` of each group, joined by ``joiner``.
+
+    Groups after the first are put in parentheses; a last group of one item
+    joins the group before it.
+    """
+    if len(items) <= GROUP:
+        return text(items)
+    groups = [items[i : i + GROUP] for i in range(0, len(items), GROUP)]
+    if len(groups[-1]) == 1:
+        groups[-2:] = [items[(len(groups) - 2) * GROUP :]]
+    return text(groups[0]) + "".join(f"{joiner}({text(group)})" for group in groups[1:])
 
 
 def number(value: float) -> str:

@@ -9,10 +9,12 @@ these hold their final value (noted where Hugging Face's formula goes on).
 
 from __future__ import annotations
 
+from fractions import Fraction
+
 from ._decays import CosineDecay, Linear, PolynomialDecay
 from ._native import Constant
 from ._schedule import Schedule
-from ._validate import check_int, check_positive, check_real
+from ._validate import MAX_COUNT, check_int, check_positive, check_real
 
 
 def _span(warmup_steps: int, total_steps: int) -> tuple[int, int]:
@@ -58,21 +60,30 @@ def warmup_cosine(peak: float, warmup_steps: int, total_steps: int, end: float =
     .. math::
         v = \text{end} + (\text{peak} - \text{end}) \tfrac12 (1 + \cos(2 \pi \cdot \text{cycles} \cdot p))
 
-    over the steps after the warmup (``p`` from 0 to 1). Equals Hugging Face's
-    ``get_cosine_schedule_with_warmup(num_warmup_steps, num_training_steps=
-    total_steps, num_cycles=cycles)`` (``end=0``) and
-    ``get_cosine_with_min_lr_schedule_with_warmup(..., min_lr=end)``. The
-    default half wave is a :class:`~mlxlr.CosineDecay`; other ``cycles`` must
-    be multiples of 0.5 (half waves joined, repeated and stretched exactly).
-    Hugging Face's formula keeps oscillating after ``total_steps``; this holds
-    its value at ``total_steps``.
+    over the steps after the warmup (``p`` from 0 to 1), for any positive
+    ``cycles``. Equals Hugging Face's ``get_cosine_schedule_with_warmup(
+    num_warmup_steps, num_training_steps=total_steps, num_cycles=cycles)``
+    (``end=0``) and ``get_cosine_with_min_lr_schedule_with_warmup(...,
+    min_lr=end)``, except after ``total_steps``: Hugging Face's formula keeps
+    oscillating, this holds its value at ``total_steps`` (``p = 1``).
+
+    How it is built: the default half wave is a :class:`~mlxlr.CosineDecay`.
+    Other ``cycles`` are a wave (a decay to ``end`` and a rise back, each
+    ``b * T`` steps long, for ``T`` steps after the warmup) repeated and
+    stretched by ``1 / a``, where ``a / b`` is ``2 * cycles`` as the simplest
+    fraction of the same float (``0.75`` gives 3/2): the phase
+    ``cycles * t / T mod 1`` is then formed in integers, exact at every step,
+    and the waves' troughs and crests are reached exactly. A multiple of 0.5
+    has ``b = 1``. Where ``a * T`` or ``2 * b * T`` would pass 2**60, the
+    nearest fraction within it is used, which moves the phase by at most
+    ``T / 2**60`` (not visible in float32).
 
     Args:
         peak: The value at the end of the warmup.
         warmup_steps: The warmup's length (0: none).
         total_steps: The step at which the waves end, warmup included.
         end: The lowest value of the waves.
-        cycles: The number of waves, a positive multiple of 0.5.
+        cycles: The number of waves, > 0 (Hugging Face's ``num_cycles``; 0.5 is a decay).
 
     Example:
         >>> import mlxlr
@@ -81,17 +92,46 @@ def warmup_cosine(peak: float, warmup_steps: int, total_steps: int, end: float =
         CosineDecay(init=1.0, decay_steps=100).with_warmup(10)
         >>> print(f"{s.at(5):.2f} {s.at(10):.2f} {s.at(60):.2f} {s.at(110):.2f}")
         0.50 1.00 0.50 0.00
+        >>> waves = mlxlr.warmup_cosine(1.0, warmup_steps=0, total_steps=100, cycles=0.75)
+        >>> print(f"{waves.at(50):.3f} {waves.at(67):.3e} {waves.at(100):.2f} {waves.at(10**9):.2f}")
+        0.146 6.168e-05 0.50 0.50
     """
     warmup, decay = _span(warmup_steps, total_steps)
     top, bottom = check_real("peak", peak), check_real("end", end)
     halves = 2.0 * check_positive("cycles", cycles)
-    if not halves.is_integer():
-        raise ValueError(f"cycles must be a positive multiple of 0.5, got {cycles!r}")
-    down = CosineDecay(top, decay, bottom)
     if halves == 1.0:
-        return _warm(down, warmup)
-    wave = (down >> CosineDecay(bottom, decay, top)).repeat().stretch(1.0 / halves).for_steps(decay)
-    return _warm(wave, warmup)
+        return _warm(CosineDecay(top, decay, bottom), warmup)
+    a, b = _half_waves(halves, decay, cycles)
+    down, up = CosineDecay(top, b * decay, bottom), CosineDecay(bottom, b * decay, top)
+    waves = (down >> up).repeat()
+    return _warm((waves.stretch(1.0 / a) if a > 1 else waves).for_steps(decay), warmup)
+
+
+def _half_waves(halves: float, steps: int, cycles: float) -> tuple[int, int]:
+    """``halves`` (2 * cycles) as a fraction ``a / b``: the simplest of the same float, within the step range.
+
+    The wave runs ``a * t`` steps of a wave ``2 * b * steps`` long: both must
+    stay within 2**60, and ``a`` within 2**30 (a stretch's range). The
+    fractions tried are the best of each denominator bound (continued
+    fractions), coarse to fine, until one gives the float back.
+    """
+    exact = Fraction(halves)
+    best: Fraction | None = None
+    for bits in range(63):
+        candidate = exact.limit_denominator(2**bits)
+        a, b = candidate.numerator, candidate.denominator
+        if a > 2**30 or a * steps > MAX_COUNT or 2 * b * steps > MAX_COUNT:
+            break
+        if a > 0:
+            best = candidate
+            if float(candidate) == halves:
+                break
+    if best is None:
+        raise ValueError(
+            f"cycles={cycles!r} over {steps} steps after the warmup is out of range: "
+            "2 * cycles must be at most 2**30 and 2 * cycles * steps at most 2**60"
+        )
+    return best.numerator, best.denominator
 
 
 def warmup_constant(peak: float, warmup_steps: int) -> Schedule:
@@ -156,9 +196,12 @@ def warmup_cosine_restarts(peak: float, warmup_steps: int, total_steps: int, cyc
     over the steps after the warmup (``p`` from 0 to 1, ``{x}`` the fractional
     part), and 0 from ``total_steps`` on. Equals Hugging Face's
     ``get_cosine_with_hard_restarts_schedule_with_warmup(num_warmup_steps,
-    num_training_steps=total_steps, num_cycles=cycles)``. The periods need not
-    be whole steps: the decay is repeated ``cycles`` times and stretched by
-    ``1 / cycles``, exactly, so ``{cycles * p}`` is formed in integers.
+    num_training_steps=total_steps, num_cycles=cycles)``, except at a few
+    restarts: HF forms ``(cycles * p) % 1`` in float64, which can land just
+    below 1 at a restart (43 cycles over 217191925 steps: at step 116172425
+    HF gives 0, not ``peak``). The periods need not be whole steps: the decay
+    is repeated ``cycles`` times and stretched by ``1 / cycles``, exactly, so
+    ``{cycles * p}`` is formed in integers and every restart is ``peak``.
 
     Args:
         peak: The value at the end of the warmup and at each restart.

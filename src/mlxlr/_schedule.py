@@ -13,10 +13,11 @@ from __future__ import annotations
 import abc
 import inspect
 import math
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import mlx.core as mx
+from typing_extensions import Self
 
 from . import _printing
 from ._steps import StepLike, arange, host_float
@@ -25,6 +26,17 @@ from ._validate import FLOAT32_MAX, check_int, plain
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
+
+MAX_DEPTH = 100
+"""How deep schedules may nest: a schedule inside a schedule is one level more.
+
+Evaluation, printing, equality and configs walk a tree recursively, a few
+Python frames a level: 100 levels stay well inside Python's default limit of
+1000 frames. Chains stay one level however long (``a >> b >> c``, ``a + b +
+c`` and ``a * b * c`` build one flat node), so only trees built inside out
+(``s.with_warmup(...)`` of a ``with_warmup``, ``1 - s`` of a ``1 - s``, ...)
+reach the limit; they are refused at construction.
+"""
 
 CHUNK = 2**18
 """Steps :meth:`Schedule.values` evaluates at once, each chunk before the next is built.
@@ -91,13 +103,17 @@ class Schedule(abc.ABC):
     ``float32`` array of the same shape. It runs inside ``mx.compile``d
     training steps, so it must use graph operations only: no Python
     branching on the step, no ``.item()``. :func:`mlxlr.as_step` turns any
-    accepted step into a non-negative ``int64`` array.
+    accepted step into a non-negative ``int64`` array. Where mlxlr calls it
+    (``at``, ``values``, joins, combinators, ``ScheduledOptimizer``), a result
+    that breaks these rules is a ``TypeError`` naming the class and the fix.
+    The contract in full: ``docs/custom.md``, "The contract".
 
     Operators: ``a + b``, ``a - b``, ``a * b``, ``a / b`` and ``-a`` combine
-    schedules and Python numbers pointwise; ``a >> b`` runs ``a`` for
-    ``a.duration`` steps and then ``b`` from its own step 0. Numbers work on
-    either side, but an ``mx.array`` on the left (``mx.array(2.0) * s``)
-    raises inside MLX before Python can ask the schedule: write ``s * x``.
+    schedules and numbers (Python's and NumPy scalars) pointwise; ``a >> b``
+    runs ``a`` for ``a.duration`` steps and then ``b`` from its own step 0.
+    Numbers work on either side, but an ``mx.array`` on the left
+    (``mx.array(2.0) * s``) raises inside MLX before Python can ask the
+    schedule: write ``s * x``.
 
     Example:
         >>> import mlxlr
@@ -114,7 +130,11 @@ class Schedule(abc.ABC):
     """
 
     _params: dict[str, Any]
+    _depth: int = 1
+    """Levels of schedules nested in this one, itself included: 1 for a schedule with none (at most ``MAX_DEPTH``)."""
     _precedence: int = _printing.PREC_ATOM
+    __array_ufunc__ = None
+    """NumPy defers to the schedule's operators: ``np.float64(2) * s`` is ``s.__rmul__``, not an object array."""
     _method: ClassVar[tuple[str, tuple[str, ...]] | None] = None
     """For classes that a method builds: the method's name and the parameters it takes positionally."""
     _step_only: ClassVar[bool] = False
@@ -142,6 +162,22 @@ class Schedule(abc.ABC):
             bound.apply_defaults()
             params = cls._record(dict(list(bound.arguments.items())[1:]))
         object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_depth", checked_depth(cls, 1 + deepest(params.values())))
+        return self
+
+    @classmethod
+    def _assembled(cls, params: dict[str, Any] | None, depth: int) -> Self:
+        """An instance whose arguments are recorded as ``params``, without ``__new__``'s work or ``__init__``.
+
+        For builders whose every argument is already checked (the operators
+        extending a chain by one piece): the caller sets the attributes that
+        ``__init__`` would (and ``_params`` later, if it passes ``None``).
+        ``depth`` is the instance's depth, checked here.
+        """
+        self = object.__new__(cls)
+        if params is not None:
+            object.__setattr__(self, "_params", params)
+        object.__setattr__(self, "_depth", checked_depth(cls, depth))
         return self
 
     @classmethod
@@ -224,7 +260,7 @@ class Schedule(abc.ABC):
             >>> mlxlr.Linear(0.0, 1.0, steps=4).at(1)
             0.25
         """
-        return host_float(self(check_int("step", step, minimum=0)))
+        return host_float(called(self, check_int("step", step, minimum=0, maximum=None)))
 
     def values(self, steps: int | None = None) -> mx.array:
         """Values at steps ``0 .. steps - 1``, vectorized: equal to ``self(mx.arange(steps))``.
@@ -259,7 +295,7 @@ class Schedule(abc.ABC):
 
     def _span(self, start: int, count: int) -> mx.array:
         """The values at the consecutive steps ``start .. start + count - 1``, for :meth:`values`."""
-        return self(arange(start, count))
+        return called(self, arange(start, count))
 
     def plot(self, steps: int | None = None, ax: Axes | None = None, **line_kwargs: Any) -> Axes:
         """Draws this schedule with matplotlib and returns the Axes (needs ``pip install "mlxlr[plot]"``).
@@ -358,6 +394,15 @@ class Schedule(abc.ABC):
         return SEAM.to_config(self)
 
     def __repr__(self) -> str:
+        return _printing.printed(self)
+
+    def _written(self) -> str:
+        """This schedule's expression, from its arguments (``repr`` gives the texts of the schedules among them).
+
+        A class that prints in a notation of its own (operators) overrides
+        this, not ``__repr__``: ``repr`` writes a tree's schedules children
+        first, in a loop, so that printing a deep tree is no deep recursion.
+        """
         cls = type(self)
         return _printing.expression(cls.__name__, self._params, signature(cls), self._method)
 
@@ -377,44 +422,52 @@ class Schedule(abc.ABC):
     # Operators (the seam: the algebra builds their results). -----------------
 
     def __add__(self, other: Schedule | float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("+", self, other) if _unbound(self, other) else SEAM.add(self, other)
+        return SEAM.operation("+", self, value) if _unbound(self, value) else SEAM.add(self, value)
 
     def __radd__(self, other: float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("+", other, self) if _unbound(self, other) else SEAM.add(other, self)
+        return SEAM.operation("+", value, self) if _unbound(self, value) else SEAM.add(value, self)
 
     def __sub__(self, other: Schedule | float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("-", self, other) if _unbound(self, other) else SEAM.add(self, SEAM.scale(other, -1.0))
+        return SEAM.operation("-", self, value) if _unbound(self, value) else SEAM.add(self, SEAM.scale(value, -1.0))
 
     def __rsub__(self, other: float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("-", other, self) if _unbound(self, other) else SEAM.add(other, SEAM.scale(self, -1.0))
+        return SEAM.operation("-", value, self) if _unbound(self, value) else SEAM.add(value, SEAM.scale(self, -1.0))
 
     def __mul__(self, other: Schedule | float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("*", self, other) if _unbound(self, other) else SEAM.multiply(self, other)
+        return SEAM.operation("*", self, value) if _unbound(self, value) else SEAM.multiply(self, value)
 
     def __rmul__(self, other: float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("*", other, self) if _unbound(self, other) else SEAM.multiply(other, self)
+        return SEAM.operation("*", value, self) if _unbound(self, value) else SEAM.multiply(value, self)
 
     def __truediv__(self, other: Schedule | float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("/", self, other) if _unbound(self, other) else SEAM.divide(self, other)
+        return SEAM.operation("/", self, value) if _unbound(self, value) else SEAM.divide(self, value)
 
     def __rtruediv__(self, other: float) -> Schedule:
-        if not _operand(other):
+        value = _operand(other)
+        if value is None:
             return NotImplemented
-        return SEAM.operation("/", other, self) if _unbound(self, other) else SEAM.divide(other, self)
+        return SEAM.operation("/", value, self) if _unbound(self, value) else SEAM.divide(value, self)
 
     def __neg__(self) -> Schedule:
         return SEAM.operation("neg", self) if self._unbound else SEAM.multiply(self, -1.0)
@@ -450,28 +503,100 @@ def _unbound(*operands: object) -> bool:
     return any(isinstance(x, Schedule) and x._unbound for x in operands)
 
 
+# The contract of __call__, checked where mlxlr calls a schedule that is not its own. -------------------------
+
+_PYTHON_ON_ARRAYS = (
+    "Attempting to eval an array during function transformations",  # if / int() / .item() inside mx.compile
+    "Only length-1 arrays can be converted to Python scalars",  # the same on an array of steps
+)
+
+
+def called(schedule: Schedule, step: StepLike) -> mx.array:
+    """``schedule(step)``, checked against the contract of ``__call__``: a floating array of the step's shape.
+
+    The one place where mlxlr calls a schedule's ``__call__`` (a user's
+    subclass; mlxlr's own evaluate their formulas): ``at``, ``values``, and
+    :func:`mlxlr._native.evaluate` for joins, sums, combinators and
+    ``ScheduledOptimizer``. A floating result is cast to float32; a Python
+    number, an integer or bool array, or an array of another shape (a scalar
+    for an array of steps included) is a ``TypeError`` that names the class
+    and the fix, and so is MLX's error for Python code that branches on the
+    step (``if``, ``min``, ``int()``, ``.item()``).
+    """
+    try:
+        out = schedule(step)
+    except ValueError as error:
+        if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
+            raise
+        raise TypeError(
+            f"{_name(schedule)}.__call__ runs Python code on the step's value (MLX: {str(error).strip()}): a schedule "
+            "is called inside mx.compile and with arrays of steps, so it must use graph operations only: "
+            "mx.where(condition, a, b) instead of if/else, mx.minimum/mx.maximum instead of min/max, no int(), "
+            "float() or .item() of the step"
+        ) from None
+    return conformed(schedule, out, step.shape if isinstance(step, mx.array) else ())
+
+
+def conformed(schedule: Schedule, out: object, shape: tuple[int, ...]) -> mx.array:
+    """``out`` as the value of ``schedule`` at steps of ``shape``: a float32 array of that shape, or a TypeError."""
+    contract = "a schedule returns a float32 mx.array of the step's shape, built from the step with graph operations"
+    if not isinstance(out, mx.array):
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned {out!r} ({type(out).__name__}), not an mx.array: {contract} "
+            "(a Python number would be a constant inside a compiled step); a constant is mlxlr.Constant(value)"
+        )
+    if not mx.issubdtype(out.dtype, mx.floating):
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned an array of dtype {out.dtype}: {contract} (an integer or bool "
+            "array makes an integer learning rate); convert it with .astype(mx.float32)"
+        )
+    if out.shape != shape:
+        raise TypeError(
+            f"{_name(schedule)}.__call__ returned an array of shape {out.shape} for a step of shape {shape}: "
+            f"{contract} (values(), joins and plots pass many steps at once); build it from the step, "
+            "e.g. mx.broadcast_to(value, step.shape)"
+        )
+    return out if out.dtype == mx.float32 else out.astype(mx.float32)
+
+
+def _name(schedule: Schedule) -> str:
+    return type(schedule).__qualname__
+
+
 def _number(value: object) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-def _operand(value: object) -> bool:
-    """Whether an operator takes ``value``: a schedule or a finite Python number; arrays are refused."""
+def _operand(value: object) -> Schedule | float | None:
+    """What an operator takes for ``value``: a schedule, or a finite number (NumPy scalars as Python numbers).
+
+    ``None`` (the operator returns ``NotImplemented``) for anything else;
+    arrays and bools, which would silently mean something else, are refused.
+    """
     if isinstance(value, Schedule):
-        return True
+        return value
     if isinstance(value, mx.array):
         raise TypeError(
             f"a schedule combines with schedules and Python numbers, got an mx.array {value!r}; "
             "use float(x) or mlxlr.Constant(float(x))"
         )
-    if not _number(value):
-        return False
-    if not math.isfinite(value):  # type: ignore[arg-type]
+    number = plain(value)
+    if isinstance(number, bool):
+        raise TypeError(f"a schedule combines with schedules and numbers, got {value!r} ({type(value).__name__})")
+    if isinstance(number, list) and hasattr(value, "ndim"):  # a NumPy array (NumPy defers to us: __array_ufunc__)
+        raise TypeError(
+            f"a schedule combines with schedules and numbers, got an array {value!r} ({type(value).__name__}); "
+            "an array of schedules is a list: [s * x for x in values]"
+        )
+    if not _number(number):
+        return None
+    if not math.isfinite(number):
         raise ValueError(f"a number combined with a schedule must be finite, got {value!r}")
-    if abs(value) > FLOAT32_MAX:  # type: ignore[arg-type]
+    if abs(number) > FLOAT32_MAX:
         raise ValueError(
             f"a number combined with a schedule must be finite in float32 (<= {FLOAT32_MAX:.4g}), got {value!r}"
         )
-    return True
+    return float(number)
 
 
 def _freeze(value: Any) -> Any:
@@ -493,6 +618,26 @@ def children(schedule: Schedule) -> Iterator[Schedule]:
         for item in value if isinstance(value, (list, tuple)) else [value]:
             if isinstance(item, Schedule):
                 yield item
+
+
+def deepest(values: Iterable[Any]) -> int:
+    """The depth of the deepest schedule among ``values`` and the items of those that are lists (0 for none)."""
+    depth = 0
+    for value in values:
+        for item in value if isinstance(value, (list, tuple)) else (value,):
+            if isinstance(item, Schedule) and item._depth > depth:
+                depth = item._depth
+    return depth
+
+
+def checked_depth(cls: type, depth: int) -> int:
+    """``depth``, if it is at most :data:`MAX_DEPTH`; else a ``ValueError`` that says how to build flatter."""
+    if depth > MAX_DEPTH:
+        raise ValueError(
+            f"the expression nests deeper than {MAX_DEPTH} levels: this {cls.__name__} would be level {depth}; "
+            "build it flatter (a chain of >>, + or * stays one level however long)"
+        )
+    return depth
 
 
 def walk(schedule: Schedule) -> Iterator[Schedule]:

@@ -103,7 +103,7 @@ class StackedPower:
 
 
 def _fields(piece: Schedule) -> dict[str, Any]:
-    return {name: value for name, value in vars(piece).items() if name != "_params"}
+    return {name: value for name, value in vars(piece).items() if name not in ("_params", "_depth")}  # Schedule's
 
 
 def stack_key(piece: Schedule) -> tuple[Any, ...] | None:

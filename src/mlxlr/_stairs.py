@@ -38,7 +38,16 @@ class ExponentialDecay(Native):
     ``exponential_decay(init, transition_steps, decay_rate, staircase=...,
     end_value=end)`` with ``transition_begin=0``, Keras's
     ``ExponentialDecay(init, decay_steps, decay_rate, staircase)`` and PyTorch's
-    ``ExponentialLR(gamma=decay_rate)``.
+    ``ExponentialLR(gamma=decay_rate)`` (the last three without ``end``).
+
+    One exception to Optax's equality: a ``decay_rate`` of exactly 1 with an
+    ``end``. Optax treats ``end_value`` as a floor only for rates below 1 and
+    as a cap otherwise (``jnp.minimum``), so with ``end < init`` its value is
+    ``end`` at every step; here a rate of 1 is a decay that never decays, and
+    the value is ``init`` at every step (an ``end`` above ``init`` with a
+    rate of 1, where Optax gives ``init``, is refused). Optax's constant
+    ``init`` for ``decay_rate=0`` or ``transition_steps <= 0`` is refused
+    here too.
 
     MLX computes ``decay_rate ** step`` in float32, which drifts from the
     exact value as the step grows (0.14% at step 10**5 for a rate of 0.99999,

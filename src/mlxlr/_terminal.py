@@ -16,7 +16,7 @@ import mlx.core as mx
 from ._join import Join
 from ._plotting import MAX_POINTS as MAX_POINTS  # a plot samples at most this many steps, as a picture does
 from ._plotting import sample_steps
-from ._schedule import Schedule
+from ._schedule import Schedule, called
 
 WIDTH, HEIGHT = 72, 16
 """The plot area in characters, at most (the width shrinks to fit the terminal)."""
@@ -51,7 +51,7 @@ class Curve:
         else:
             xs = sampled
             ticks = mx.array(xs, dtype=mx.int64)
-        ys = cast("list[float]", schedule(ticks).tolist())  # host: plotting
+        ys = cast("list[float]", called(schedule, ticks).tolist())  # host: plotting
         return cls(schedule, steps, xs, ys)
 
     def key_points(self) -> list[tuple[str, int, float]]:
