@@ -17,6 +17,7 @@ import pytest
 from mlx.utils import tree_flatten, tree_unflatten
 
 import mlxlr
+from conftest import assert_same_values
 from mlxlr import REST, frac
 
 
@@ -66,7 +67,8 @@ def test_a_run_resumed_with_a_new_cooldown_follows_the_new_schedule(tmp_path, be
     model.save_weights(str(tmp_path / "model.safetensors"))
     mx.save_safetensors(str(tmp_path / "opt.safetensors"), dict(tree_flatten(opt.state)))
     assert [k for k, _ in seen] == list(range(35))
-    assert [v for _, v in seen] == [before(k).item() for k in range(35)]
+    # compiled against eager: bitwise on the CPU, within the GPU's bound there (conftest.PEAK_ULPS)
+    assert_same_values([v for _, v in seen], [before(k).item() for k in range(35)], peak=1e-2)
 
     # A new process, in effect: new model, new wrapper with the changed schedule, the checkpoint loaded.
     new = after(before)
@@ -79,7 +81,7 @@ def test_a_run_resumed_with_a_new_cooldown_follows_the_new_schedule(tmp_path, be
     seen = []
     train(model, resumed, 40, seen)
     assert [k for k, _ in seen] == list(range(35, 75))
-    assert [v for _, v in seen] == [new(k).item() for k in range(35, 75)]
+    assert_same_values([v for _, v in seen], [new(k).item() for k in range(35, 75)], peak=1e-2)
     assert seen[-1][1] == pytest.approx(new.end if hasattr(new, "end") else 0.0, abs=1e-9)
 
 
