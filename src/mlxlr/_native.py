@@ -16,7 +16,7 @@ from typing import ClassVar, final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._schedule import _PYTHON_ON_ARRAYS, Schedule, called
+from ._schedule import Schedule, called, graph_only
 from ._steps import MAX_STEP, StepLike, arange, as_step, host_float, since
 from ._units import Unit
 from ._validate import check_int, check_real
@@ -146,13 +146,7 @@ class Lambda(Native):
         try:
             out = self.fn(x)
         except ValueError as error:
-            if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
-                raise
-            raise TypeError(
-                f"Lambda(fn={self.fn!r}): fn runs Python code on the step's value (MLX: {str(error).strip()}): it is "
-                "called inside mx.compile and with arrays of steps, so it must use graph operations only: "
-                "mx.where(condition, a, b) instead of if/else, mx.minimum/mx.maximum instead of min/max"
-            ) from None
+            raise graph_only(error, f"Lambda(fn={self.fn!r}): fn") from None
         if not isinstance(out, mx.array):
             try:
                 out = mx.array(out)

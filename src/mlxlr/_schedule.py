@@ -526,15 +526,19 @@ def called(schedule: Schedule, step: StepLike) -> mx.array:
     try:
         out = schedule(step)
     except ValueError as error:
-        if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
-            raise
-        raise TypeError(
-            f"{_name(schedule)}.__call__ runs Python code on the step's value (MLX: {str(error).strip()}): a schedule "
-            "is called inside mx.compile and with arrays of steps, so it must use graph operations only: "
-            "mx.where(condition, a, b) instead of if/else, mx.minimum/mx.maximum instead of min/max, no int(), "
-            "float() or .item() of the step"
-        ) from None
+        raise graph_only(error, f"{_name(schedule)}.__call__") from None
     return conformed(schedule, out, step.shape if isinstance(step, mx.array) else ())
+
+
+def graph_only(error: ValueError, who: str) -> Exception:
+    """MLX's error for Python code on a step's value as a ``TypeError`` naming ``who`` and the fix; others as is."""
+    if not any(text in str(error) for text in _PYTHON_ON_ARRAYS):
+        return error
+    return TypeError(
+        f"{who} runs Python code on the step's value (MLX: {str(error).strip()}): a schedule is called inside "
+        "mx.compile and with arrays of steps, so it must use graph operations only: mx.where(condition, a, b) "
+        "instead of if/else, mx.minimum/mx.maximum instead of min/max, no int(), float() or .item() of the step"
+    )
 
 
 def conformed(schedule: Schedule, out: object, shape: tuple[int, ...]) -> mx.array:
