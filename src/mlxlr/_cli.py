@@ -26,11 +26,12 @@ import mlx.core as mx
 
 from ._bind import needs
 from ._config import from_config
+from ._contract import called
 from ._expr import parse
 from ._lint import lint
 from ._mlx_lm import YAML_HINT, from_mlx_lm, yaml_document
 from ._printing import float32_text
-from ._schedule import Schedule, called
+from ._schedule import Schedule
 from ._terminal import HEIGHT, WIDTH, Curve
 from ._validate import MAX_COUNT
 

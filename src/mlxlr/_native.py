@@ -16,7 +16,8 @@ from typing import ClassVar, final
 import mlx.core as mx
 from typing_extensions import override
 
-from ._schedule import Schedule, called, graph_only
+from ._contract import called, graph_only
+from ._schedule import Schedule
 from ._steps import MAX_STEP, StepLike, arange, as_step, host_float, since
 from ._units import Unit
 from ._validate import check_int, check_real
@@ -69,7 +70,7 @@ def evaluate(schedule: Schedule, t: mx.array, start: int = 0) -> mx.array:
     """Any schedule at the local step ``t - start`` of a normalized step ``t``: a float32 array of ``t``'s shape.
 
     A native schedule runs its formula; a user's schedule is called with the
-    local step and its result checked (:func:`mlxlr._schedule.called`): a
+    local step and its result checked (:func:`mlxlr._contract.called`): a
     float32 array of ``t``'s shape, or a ``TypeError`` that names its class.
     """
     if isinstance(schedule, Native):

@@ -15,8 +15,9 @@ import mlx.core as mx
 
 from ._algebra import Product, Quotient, Scaled, Sum
 from ._combinators import Clip, ForSteps, WithWarmup
+from ._contract import called
 from ._join import Join
-from ._schedule import Schedule, called, children, walk
+from ._schedule import Schedule, children, walk
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes

@@ -13,10 +13,11 @@ from typing import cast
 
 import mlx.core as mx
 
+from ._contract import called
 from ._join import Join
 from ._plotting import MAX_POINTS as MAX_POINTS  # a plot samples at most this many steps, as a picture does
 from ._plotting import sample_steps
-from ._schedule import Schedule, called
+from ._schedule import Schedule
 
 WIDTH, HEIGHT = 72, 16
 """The plot area in characters, at most (the width shrinks to fit the terminal)."""
