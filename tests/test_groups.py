@@ -219,3 +219,17 @@ def test_a_wrapper_with_groups_pickles_copies_and_prints() -> None:
     assert "learning_rate=Linear(init=0.0, end=0.01, steps=4) >> CosineDecay(" in text
     assert "betas=(Linear(init=0.85, end=0.95, steps=4) >> Constant(value=0.95), 0.999)" in text
     assert "groups={'*.bias': {'weight_decay': 0.0}, '*norm*': {'weight_decay': 0.0}}" in text
+
+
+def test_a_group_learning_rate_may_be_a_number() -> None:
+    ours = run_ours(
+        mlxlr.ScheduledOptimizer(
+            optim.Adam(learning_rate=0.0), learning_rate=LR, groups={"embed.*": {"learning_rate": 1e-3}}
+        )
+    )
+    want = run_split(
+        lambda path: path.startswith("embed."),
+        lambda: optim.Adam(learning_rate=1e-3),
+        lambda: optim.Adam(learning_rate=LR),
+    )
+    assert_trees_equal(ours, want)

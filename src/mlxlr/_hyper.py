@@ -34,7 +34,7 @@ import mlx.optimizers as optim
 from ._native import value_range
 from ._schedule import Schedule
 from ._state import RESERVED
-from ._validate import check_real, plain
+from ._validate import check_real, is_number, plain
 
 Spec = Schedule | float | tuple[Schedule | float, ...]
 """A hyperparameter's checked value: a schedule, a number, or a tuple of those."""
@@ -176,10 +176,6 @@ def leaf_optimizers(optimizer: optim.Optimizer) -> Iterator[optim.Optimizer]:
         yield optimizer
 
 
-def _numeric(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
     """Schedulable names: ``learning_rate`` and numeric attributes, with the tuple length (or ``None``)."""
     names: dict[str, int | None] = {}
@@ -189,9 +185,9 @@ def schedulable(targets: list[optim.Optimizer]) -> dict[str, int | None]:
         for name, value in vars(target).items():
             if name.startswith("_"):
                 continue
-            if _numeric(value):
+            if is_number(value):
                 names[name] = None
-            elif isinstance(value, (tuple, list)) and value and all(_numeric(v) for v in value):
+            elif isinstance(value, (tuple, list)) and value and all(is_number(v) for v in value):
                 names[name] = len(value)
     return names
 
@@ -251,7 +247,7 @@ def _check_part(name: str, part: object) -> Schedule | float:
     if isinstance(part, Schedule):
         return part
     number = plain(part)  # NumPy and MLX scalars are numbers: np.float32(0.9), a 0-d mx.array
-    if _numeric(number):
+    if is_number(number):
         if not math.isfinite(number):
             raise ValueError(f"{name} must be finite, got {part!r}")
         return check_real(name, number)  # and within float32's range

@@ -126,7 +126,10 @@ class ScheduledOptimizer(optim.Optimizer):
         for name, spec in schedules.items():
             checked = check_spec(name, spec, available, self._targets)
             self._specs[name] = Constant(checked) if isinstance(checked, float) else checked
-        self._groups = check_groups(groups, available, self._targets)
+        self._groups = [
+            (pattern, {n: Constant(v) if n == "learning_rate" and isinstance(v, float) else v for n, v in o.items()})
+            for pattern, o in check_groups(groups, available, self._targets)
+        ]  # a learning rate is an array in the state (MLX casts it): numbers as Constants, as above
         self._distinct = list(dict.fromkeys(_schedules_of([*self._specs.values(), *self._group_specs()])))
         self._plateaus = list(
             dict.fromkeys(p for s in self._distinct for p in walk(s) if isinstance(p, ReduceOnPlateau))
@@ -404,14 +407,15 @@ def _value(spec: Spec, memo: dict[Schedule, mx.array]) -> Any:
     """A hyperparameter at this step: an array per schedule (a list for a tuple), numbers as they are."""
     if isinstance(spec, tuple):
         return [memo[p] if isinstance(p, Schedule) else p for p in spec]
-    return memo[spec] if isinstance(spec, Schedule) else mx.array(spec, mx.float32)
+    return memo[spec] if isinstance(spec, Schedule) else spec
 
 
 def _state_value(spec: Spec, memo: dict[Schedule, mx.array]) -> Any:
     """A hyperparameter as the state keeps it: arrays only (a list of arrays for a tuple)."""
-    if isinstance(spec, tuple):
-        return [memo[p] if isinstance(p, Schedule) else mx.array(p, mx.float32) for p in spec]
-    return _value(spec, memo)
+    value = _value(spec, memo)
+    parts = value if isinstance(value, list) else [value]
+    arrays = [p if isinstance(p, mx.array) else mx.array(p, mx.float32) for p in parts]
+    return arrays if isinstance(value, list) else arrays[0]
 
 
 def _spec_text(spec: HyperSpec) -> str:

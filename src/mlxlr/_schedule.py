@@ -23,7 +23,7 @@ from . import _printing
 from ._contract import called
 from ._steps import StepLike, arange, host_float
 from ._units import Binding, Unit, check_rebinding
-from ._validate import FLOAT32_MAX, check_int, plain
+from ._validate import FLOAT32_MAX, check_int, is_number, plain
 
 if TYPE_CHECKING:
     from matplotlib.axes import Axes
@@ -480,7 +480,7 @@ class Schedule(abc.ABC):
         if not isinstance(other, Schedule):
             hint = (
                 "; a number is mlxlr.Constant(x), a callable mlxlr.Lambda(fn)"
-                if callable(other) or _number(other)
+                if callable(other) or is_number(other)
                 else ""
             )
             raise TypeError(f"the right side of >> must be a Schedule, got {other!r} ({type(other).__name__}){hint}")
@@ -504,10 +504,6 @@ def _unbound(*operands: object) -> bool:
     return any(isinstance(x, Schedule) and x._unbound for x in operands)
 
 
-def _number(value: object) -> bool:
-    return isinstance(value, (int, float)) and not isinstance(value, bool)
-
-
 def _operand(value: object) -> Schedule | float | None:
     """What an operator takes for ``value``: a schedule, or a finite number (NumPy scalars as Python numbers).
 
@@ -529,7 +525,7 @@ def _operand(value: object) -> Schedule | float | None:
             f"a schedule combines with schedules and numbers, got an array {value!r} ({type(value).__name__}); "
             "an array of schedules is a list: [s * x for x in values]"
         )
-    if not _number(number):
+    if not is_number(number):
         return None
     if not math.isfinite(number):
         raise ValueError(f"a number combined with a schedule must be finite, got {value!r}")

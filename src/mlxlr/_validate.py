@@ -60,6 +60,11 @@ def _array_scalar(value: mx.array) -> Any:
     return bool(item) if value.dtype == mx.bool_ else item
 
 
+def is_number(value: object) -> bool:
+    """Whether ``value`` is a Python ``int`` or ``float`` (not a ``bool``)."""
+    return isinstance(value, (int, float)) and not isinstance(value, bool)
+
+
 def check_int(name: str, value: object, minimum: int = 1, maximum: int | None = MAX_COUNT) -> int:
     """Returns ``value`` as an ``int`` if it is an integer in ``[minimum, maximum]`` (``None``: no maximum)."""
     given, value = value, plain(value)
