@@ -62,6 +62,7 @@ SECTIONS = ("train", "traces", "scalar", "first", "values", "units", "build")
 TOTAL, WARMUP, PEAK, FLOOR = 10_000, 1_000, 3e-4, 3e-5
 PIECE = 100  # steps per piece of the joins of the scalar benchmark
 SIZES = (10, 100, 1000)
+"""Pieces of the joins of the scalar and first-call sections (``--sizes``)."""
 
 
 # Timing. ---------------------------------------------------------------------
@@ -295,25 +296,25 @@ def _compiled(kind: str, n: int) -> Callable[[], object]:
 
 def bench_scalar(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     rows = []
-    eager = {f"mlxlr {n}": _eager("mlxlr", n) for n in (1, *SIZES)}
-    eager.update({f"mlx {n}": _eager("mlx", n) for n in (1, *SIZES)})
+    eager = {f"mlxlr {n}": _eager("mlxlr", n) for n in (1, *cfg.sizes)}
+    eager.update({f"mlx {n}": _eager("mlx", n) for n in (1, *cfg.sizes)})
     times = interleave(eager, cfg.reps, cfg.target)
-    for n in SIZES:
+    for n in cfg.sizes:
         for kind in ("mlxlr", "mlx"):
             label = f"eager, {kind} join of {n} / one piece"
             rows.append(ratio_row(label, times, f"{kind} {n}", f"{kind} 1", mode="eager", kind=kind, pieces=n))
-    for n in (1, *SIZES):
+    for n in (1, *cfg.sizes):
         label = f"eager, {n} piece(s): mlxlr / mlx"
         rows.append(ratio_row(label, times, f"mlxlr {n}", f"mlx {n}", mode="eager", kind="both", pieces=n))
-    compiled = {f"mlxlr {n}": _compiled("mlxlr", n) for n in (1, *SIZES)}
+    compiled = {f"mlxlr {n}": _compiled("mlxlr", n) for n in (1, *cfg.sizes)}
     compiled["mlx 1"] = _compiled("mlx", 1)
     times = interleave(compiled, cfg.reps, cfg.target)
-    for n in SIZES:
+    for n in cfg.sizes:
         label = f"compiled, mlxlr join of {n} / one piece"
         rows.append(ratio_row(label, times, f"mlxlr {n}", "mlxlr 1", mode="compiled", kind="mlxlr", pieces=n))
     label = "compiled, one piece: mlxlr / mlx"
     rows.append(ratio_row(label, times, "mlxlr 1", "mlx 1", mode="compiled", kind="both", pieces=1))
-    for n in SIZES:  # MLX's compiles can take minutes: each size in a subprocess, capped
+    for n in cfg.sizes:  # MLX's compiles can take minutes: each size in a subprocess, capped
         label = f"compiled, mlx join of {n} / one piece"
         base = {"mode": "compiled", "kind": "mlx", "pieces": n}
         out = child(["steady", str(n), str(cfg.reps), str(cfg.target)], cfg.cap, cold=False)
@@ -375,7 +376,7 @@ def child(args: list[str], cap: float | None, cold: bool, options: Sequence[str]
 
 
 def bench_first(cfg: argparse.Namespace) -> list[dict[str, Any]]:
-    items = [(kind, n) for kind in ("mlxlr", "mlx") for n in (1, *SIZES)]
+    items = [(kind, n) for kind in ("mlxlr", "mlx") for n in (1, *cfg.sizes)]
     seconds: dict[tuple[str, int], list[float]] = {item: [] for item in items}
     skipped: dict[tuple[str, int], str] = {}
     for _ in range(cfg.first_reps):
@@ -391,7 +392,7 @@ def bench_first(cfg: argparse.Namespace) -> list[dict[str, Any]]:
     for kind in ("mlxlr", "mlx"):
         one = seconds[(kind, 1)]
         rows.append({"label": f"first call, {kind} one piece", "kind": kind, "pieces": 1, "seconds": one})
-        for n in SIZES:
+        for n in cfg.sizes:
             label = f"first call, {kind} join of {n} / one piece"
             if (kind, n) in skipped or (kind, 1) in skipped:
                 why = skipped.get((kind, n)) or skipped[(kind, 1)]
@@ -627,6 +628,7 @@ def main() -> None:
         "--cap", type=float, help="seconds allowed to one of MLX's slow compiles (default 120, quick 20)"
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="the sections to run")
+    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="pieces of the joins compared")
     parser.add_argument("--train-reps", type=int, help="repeats of the training-step ratios (default 21, quick 11)")
     parser.add_argument("--markdown", type=Path, help="print a JSON report's tables in Markdown, run nothing")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -657,6 +659,7 @@ def main() -> None:
         "repeats": cfg.reps,
         "first_call_repeats": cfg.first_reps,
         "train_repeats": cfg.train_reps,
+        "join_sizes": cfg.sizes,
     }
     report["results"] = {}
     print(f"mlxlr benchmark: {report['versions']} on {report['device']}")
@@ -666,7 +669,7 @@ def main() -> None:
         # shaped by other work) changes the next one's small calls: on one H100 a compiled scalar call took
         # 60 us after the training sections and 30 us in a fresh process.
         options = ["--quick"] if cfg.quick else []
-        options += ["--cap", str(cfg.cap), "--train-reps", str(cfg.train_reps)]
+        options += ["--cap", str(cfg.cap), "--train-reps", str(cfg.train_reps), "--sizes", *map(str, cfg.sizes)]
         out = child(["section", section], None, cold=False, options=options)
         if "rows" not in out:
             raise SystemExit(f"section {section}: {out.get('skipped')}")

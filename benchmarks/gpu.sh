@@ -29,7 +29,10 @@ status=0
 for section in "${sections[@]}"; do
     case $section in
         tests)
-            python3 -m pytest -n auto -q -p no:cacheprovider --durations=15 \
+            # worksteal (pytest-xdist >= 3.2): an idle worker takes tests queued on a busy one, so that a few
+            # long compiles (NVRTC builds each new fused kernel for seconds) do not hold the end of the run
+            dist=$(python3 -c 'import xdist; print("worksteal" if tuple(map(int, xdist.__version__.split(".")[:2])) >= (3, 2) else "load")')
+            python3 -m pytest -n auto --dist "$dist" -q -p no:cacheprovider --durations=25 \
                 --junitxml "$out/$device-tests-$stamp.xml" 2>&1 | tee "$out/$device-tests-$stamp.log"
             status=$((status | PIPESTATUS[0])) ;;
         probe)

@@ -14,13 +14,14 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Native
+from ._stacking import Stackable
 from ._steps import SHAPES, decay, remaining, since
 from ._units import Unit
 from ._validate import check_bool, check_choice, check_int, check_positive, check_real
 
 
 @final
-class Linear(Native):
+class Linear(Stackable):
     r"""Linear interpolation from ``init`` to ``end`` over ``steps`` steps, then ``end``.
 
     .. math::
@@ -48,7 +49,6 @@ class Linear(Native):
         0.00e+00 5.00e-04 1.00e-03
     """
 
-    _stackable = True
     _durations = ("steps",)
 
     def __init__(self, init: float, end: float, steps: int | Unit) -> None:
@@ -69,7 +69,7 @@ class Linear(Native):
 
 
 @final
-class CosineDecay(Native):
+class CosineDecay(Stackable):
     r"""Half a cosine from ``init`` down to ``end`` over ``decay_steps`` steps, then ``end``.
 
     .. math::
@@ -102,7 +102,6 @@ class CosineDecay(Native):
         1.000 0.550 0.100
     """
 
-    _stackable = True
     _durations = ("decay_steps",)
 
     def __init__(self, init: float, decay_steps: int | Unit, end: float = 0.0) -> None:

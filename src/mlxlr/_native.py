@@ -37,10 +37,9 @@ class Native(Schedule):
     _stackable: ClassVar[bool] = False
     """Whether a join may evaluate many pieces of this class at once (``mlxlr._stacking``)."""
 
-    @final
     @override
     def __call__(self, step: StepLike) -> mx.array:
-        return self.formula(as_step(step))
+        return self.formula(as_step(step))  # families write formula; only _stacking.Stackable overrides this
 
     @abc.abstractmethod
     def formula(self, t: mx.array, start: int = 0) -> mx.array:

@@ -15,18 +15,23 @@ numbers only in array operations (no Python ``if`` on them, no arithmetic
 between two of them); :class:`~mlxlr._steps.IntPower` attributes stack into
 a :class:`StackedPower`. The :class:`Plan` decides, per evaluation, how the
 active piece is chosen.
+
+The same stand-in makes a single value of such a family cheap outside
+``mx.compile``: :class:`Stackable` evaluates a scalar step with one compiled
+kernel per family, its numbers passed in as arrays (``docs/performance.md``).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, final
+from typing import Any, ClassVar, final
 
 import mlx.core as mx
+from typing_extensions import override
 
 from ._native import Native, evaluate
 from ._schedule import Schedule
-from ._steps import IntPower, since
+from ._steps import IntPower, StepLike, as_step, since
 from ._validate import FLOAT32_MAX
 
 PAST_END = 2**62
@@ -102,8 +107,12 @@ class StackedPower:
         return out
 
 
+_OWN = ("_params", "_depth", "_fused")
+"""Attributes that are not a family's numbers: the Schedule's records and :class:`Stackable`'s cached kernel."""
+
+
 def _fields(piece: Schedule) -> dict[str, Any]:
-    return {name: value for name, value in vars(piece).items() if name not in ("_params", "_depth")}  # Schedule's
+    return {name: value for name, value in vars(piece).items() if name not in _OWN}
 
 
 def stack_key(piece: Schedule) -> tuple[Any, ...] | None:
@@ -154,12 +163,83 @@ class Stack:
 
     def formula(self, t: mx.array, rows: dict[str, mx.array]) -> mx.array:
         """The family's formula at the local steps ``t``, each step with the piece of its ``rows``."""
-        stand_in = object.__new__(self.cls)
-        attributes: dict[str, Any] = {**self.static, **{k: v for k, v in rows.items() if "." not in k}}
-        for name, (flat, levels) in self.powers.items():
-            attributes[name] = StackedPower(flat, levels, rows[f"{name}.limit"], rows[f"{name}.offset"])
-        vars(stand_in).update(attributes)
-        return stand_in.formula(t)
+        return _stand_in(self.cls, self.static, rows, self.powers).formula(t)
+
+
+def _stand_in(
+    cls: type[Native], static: dict[str, Any], rows: dict[str, mx.array], powers: dict[str, tuple[mx.array, int]]
+) -> Native:
+    """An instance of ``cls`` without ``__init__``, its numbers the arrays of ``rows`` (and tables of ``powers``)."""
+    stand_in = object.__new__(cls)
+    attributes: dict[str, Any] = {**static, **{k: v for k, v in rows.items() if "." not in k}}
+    for name, (flat, levels) in powers.items():
+        attributes[name] = StackedPower(flat, levels, rows[f"{name}.limit"], rows[f"{name}.offset"])
+    vars(stand_in).update(attributes)
+    return stand_in
+
+
+class Stackable(Native):
+    """A family whose formula reads its numbers only in array operations: the base of those that stack.
+
+    Such a family stacks in a join (``_stackable``), and a single value of
+    it outside ``mx.compile`` is one compiled kernel instead of one kernel
+    per operation: a scalar step runs through a kernel compiled once per
+    family (and per non-numeric attributes and step dtype), which takes the
+    schedule's numbers as array inputs, so that schedules of one family with
+    other numbers reuse it. Inside ``mx.compile`` MLX inlines that kernel
+    into the caller's. The values are those of :meth:`formula` on the
+    stand-in, equal to the schedule's own bit for bit on the CPU (the stacked
+    join's guarantee); on a GPU a compiled kernel may round an ulp apart
+    from eager operations (``docs/performance.md``). Arrays of steps
+    (``values``, plots) are evaluated with eager operations as before.
+    """
+
+    _stackable = True
+    _kernels: ClassVar[dict[tuple[Any, ...], Callable[..., mx.array]]] = {}
+    """One compiled evaluation per stack key and table depth, shared by every family (bounded: a few per family)."""
+
+    @override
+    def __call__(self, step: StepLike) -> mx.array:
+        if isinstance(step, mx.array) and step.ndim != 0:
+            return self.formula(as_step(step))
+        t = as_step(step) if not isinstance(step, mx.array) else _checked(step)
+        fused = self.__dict__.get("_fused")
+        if fused is None:
+            fused = self.__dict__["_fused"] = self._fuse()
+        kernel, values = fused
+        return kernel(t, *values)
+
+    def _fuse(self) -> tuple[Callable[..., mx.array], tuple[mx.array, ...]]:
+        """The shared kernel of this schedule's kind and this schedule's numbers, as its inputs."""
+        stack = Stack([self])
+        names = tuple(stack.rows)
+        levels = tuple((name, levels) for name, (_, levels) in stack.powers.items())
+        values = tuple(stack.rows[n].reshape(()) for n in names) + tuple(flat for flat, _ in stack.powers.values())
+        mx.eval(values)
+        key = (stack_key(self), names, levels)
+        kernel = Stackable._kernels.get(key)
+        if kernel is None:
+            cls, static = stack.cls, stack.static
+
+            def evaluate_one(t: mx.array, *inputs: mx.array) -> mx.array:
+                rows = dict(zip(names, inputs))
+                tables = {name: (flat, depth) for (name, depth), flat in zip(levels, inputs[len(names) :])}
+                return _stand_in(cls, static, rows, tables).formula(as_step(t))
+
+            kernel = Stackable._kernels[key] = mx.compile(evaluate_one)
+        return kernel, values
+
+    def __getstate__(self) -> dict[str, Any]:
+        state = dict(self.__dict__)
+        state.pop("_fused", None)  # arrays and a compiled function: rebuilt on the next call
+        return state
+
+
+def _checked(step: mx.array) -> mx.array:
+    """A scalar step array as it is, once its dtype is checked (``as_step`` converts it inside the kernel)."""
+    if not mx.issubdtype(step.dtype, mx.integer):
+        as_step(step)  # raises the TypeError naming the dtype
+    return step
 
 
 @final

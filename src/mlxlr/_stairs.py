@@ -14,6 +14,7 @@ import mlx.core as mx
 from typing_extensions import override
 
 from ._native import Native
+from ._stacking import Stackable
 from ._steps import IntPower, since, underflow_limit
 from ._units import Unit
 from ._validate import check_bool, check_int, check_positive, check_real, check_reals, check_steps, float32_table
@@ -25,7 +26,7 @@ def step_function(t: mx.array, levels: mx.array, boundaries: mx.array) -> mx.arr
 
 
 @final
-class ExponentialDecay(Native):
+class ExponentialDecay(Stackable):
     r"""``init`` times ``decay_rate`` once every ``decay_steps`` steps, continuously or in stairs.
 
     .. math::
@@ -69,7 +70,6 @@ class ExponentialDecay(Native):
         0.500 0.3536 0.250
     """
 
-    _stackable = True
     _durations = ("decay_steps",)
 
     def __init__(
@@ -98,7 +98,7 @@ class ExponentialDecay(Native):
 
 
 @final
-class StepDecay(Native):
+class StepDecay(Stackable):
     r"""``init`` times ``decay_rate`` every ``step_size`` steps: stairs.
 
     .. math::
@@ -120,7 +120,6 @@ class StepDecay(Native):
         0.100 0.050 0.0250
     """
 
-    _stackable = True
     _durations = ("step_size",)
 
     def __init__(self, init: float, decay_rate: float, step_size: int | Unit) -> None:
