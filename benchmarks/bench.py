@@ -30,6 +30,7 @@ from __future__ import annotations
 import argparse
 import datetime
 import json
+import math
 import os
 import platform
 import re
@@ -270,12 +271,12 @@ def _piece(i: int) -> tuple[float, float]:
     return 1e-3 / (i + 1), 1e-3 / (i + 2)  # distinct numbers: MLX bakes each one into its kernels
 
 
-def schedule(kind: str, n: int) -> Callable[[mx.array], mx.array]:
-    """``n`` linear pieces of 100 steps (a bare piece for ``n == 1``), mlxlr's or MLX's."""
+def schedule(kind: str, n: int, offset: int = 0) -> Callable[[mx.array], mx.array]:
+    """``n`` linear pieces of 100 steps (a bare piece for ``n == 1``), mlxlr's or MLX's; ``offset``: other numbers."""
     if kind == "mlxlr":
-        ours = [mlxlr.Linear(*_piece(i), PIECE) for i in range(n)]
+        ours = [mlxlr.Linear(*_piece(i + offset), PIECE) for i in range(n)]
         return ours[0] if n == 1 else mlxlr.Join(ours, [PIECE * (i + 1) for i in range(n - 1)])
-    theirs = [optim.linear_schedule(*_piece(i), PIECE) for i in range(n)]
+    theirs = [optim.linear_schedule(*_piece(i + offset), PIECE) for i in range(n)]
     return theirs[0] if n == 1 else optim.join_schedules(theirs, [PIECE * (i + 1) for i in range(n - 1)])
 
 
@@ -333,23 +334,31 @@ def steady_child(n: int, reps: int, target: float) -> dict[str, Any]:
 # First compiled call. -------------------------------------------------------------
 
 
-def first_call_child(kind: str, n: int) -> dict[str, Any]:
+def first_call_child(kind: str, n: int, offset: int = 0, eager: bool = False) -> dict[str, Any]:
     mx.eval(mx.array(0.0) + 1)  # the device is up, and the compile below is traced once
-    s, t = schedule(kind, n), probe(n)
-    fn = mx.compile(lambda step: s(step))
+    s, t = schedule(kind, n, offset), probe(n)
+    fn = s if eager else mx.compile(lambda step: s(step))
     start = time.perf_counter()
     mx.eval(fn(t))
     return {"seconds": time.perf_counter() - start}
 
 
-def child(args: list[str], cap: float | None, cold: bool, options: Sequence[str] = ()) -> dict[str, Any]:
-    """Runs this script as ``OPTIONS --child ARGS``; its JSON, or ``{"skipped": why}`` past ``cap`` seconds."""
+def child(
+    args: list[str], cap: float | None, cold: bool, options: Sequence[str] = (), cache_dir: str | None = None
+) -> dict[str, Any]:
+    """Runs this script as ``OPTIONS --child ARGS``; its JSON, or ``{"skipped": why}`` past ``cap`` seconds.
+
+    ``cold``: with an empty kernel cache of its own; ``cache_dir``: with this kernel cache (kept).
+    """
     env = dict(os.environ)
     env["PYTHONPATH"] = os.pathsep.join(filter(None, [str(ROOT / "src"), env.get("PYTHONPATH")]))
     cache = tempfile.mkdtemp(prefix="mlxlr-bench-") if cold else None
-    if cache is not None:  # an empty kernel cache: MLX keeps compiled kernels under the temp folder
-        env["TMPDIR"] = cache
-        env["MLX_PTX_CACHE_DIR"] = os.path.join(cache, "ptx")
+    for folder in (cache, cache_dir):
+        if folder is None:
+            continue
+        # MLX keeps compiled kernels under the temp folder (the CPU's) and MLX_PTX_CACHE_DIR (CUDA's)
+        env["TMPDIR"] = folder
+        env["MLX_PTX_CACHE_DIR"] = os.path.join(folder, "ptx")
     # A session of its own: on a timeout the compilers MLX's CPU backend started go down with the child,
     # instead of running on and slowing the measurements that follow.
     proc = subprocess.Popen(
@@ -388,10 +397,33 @@ def bench_first(cfg: argparse.Namespace) -> list[dict[str, Any]]:
                 seconds[item].append(out["seconds"])
             else:
                 skipped[item] = out.get("skipped") or f"> {cfg.cap:g} s (one run: {out['seconds']:.1f} s)"
+    # The first eager value of one piece: mlxlr's is one kernel compiled once per family (the numbers are its
+    # inputs), MLX's a few precompiled operations. With an empty kernel cache, and with the cache of an earlier
+    # run whose numbers differ (a user's next run with another learning rate).
+    eager: dict[str, list[float]] = {"mlxlr cold": [], "mlx cold": [], "mlxlr warm": [], "mlx warm": []}
+    for rep in range(cfg.first_reps):
+        for kind in ("mlxlr", "mlx"):
+            out = child(["first", kind, "1", "0", "eager"], cfg.cap, cold=True)
+            eager[f"{kind} cold"].append(out.get("seconds", math.nan))
+            folder = tempfile.mkdtemp(prefix="mlxlr-bench-")
+            try:
+                child(["first", kind, "1", "0", "eager"], cfg.cap, cold=False, cache_dir=folder)
+                out = child(["first", kind, "1", str(1 + rep), "eager"], cfg.cap, cold=False, cache_dir=folder)
+            finally:
+                shutil.rmtree(folder, ignore_errors=True)
+            eager[f"{kind} warm"].append(out.get("seconds", math.nan))
     rows = []
     for kind in ("mlxlr", "mlx"):
         one = seconds[(kind, 1)]
         rows.append({"label": f"first call, {kind} one piece", "kind": kind, "pieces": 1, "seconds": one})
+    for cache in ("cold", "warm"):
+        label = "first eager value, one piece, " + (
+            "empty kernel cache" if cache == "cold" else "other numbers than the cached run's"
+        )
+        rows.append(ratio_row(f"{label}: mlxlr / mlx", eager, f"mlxlr {cache}", f"mlx {cache}", pieces=1, eager=True))
+    if seconds[("mlxlr", 1)] and seconds[("mlx", 1)]:
+        times = {"mlxlr": seconds[("mlxlr", 1)], "mlx": seconds[("mlx", 1)]}
+        rows.append(ratio_row("first call, empty cache, one piece: mlxlr / mlx", times, "mlxlr", "mlx", pieces=1))
         for n in cfg.sizes:
             label = f"first call, {kind} join of {n} / one piece"
             if (kind, n) in skipped or (kind, 1) in skipped:
@@ -540,8 +572,10 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
             lo, med, hi = row["ratio"]
             sides = f"{_us(row['a_seconds'])} / {_us(row['b_seconds'])}"
             print(f"  {row['label']:<88} {lo:6.3f} {med:6.3f} {hi:6.3f}   {sides}")
-        else:
+        elif row["seconds"]:
             print(f"  {row['label']:<88} {_us(statistics.median(row['seconds']))}")
+        else:
+            print(f"  {row['label']:<88} no run finished")
     sys.stdout.flush()
 
 
@@ -647,7 +681,8 @@ def main() -> None:
             mx.eval(mx.array(0.0) + 1)  # MLX traces the first compiled function twice if nothing was evaluated before
             out: dict[str, Any] = {"rows": RUNNERS[rest[0]](cfg)}
         elif mode == "first":
-            out = first_call_child(rest[0], int(rest[1]))
+            offset, eager = (int(rest[2]), rest[3] == "eager") if len(rest) > 3 else (0, False)
+            out = first_call_child(rest[0], int(rest[1]), offset, eager)
         else:
             out = steady_child(int(rest[0]), int(rest[1]), float(rest[2]))
         print(json.dumps(out))

@@ -66,7 +66,8 @@ backend the tests keep their own (bitwise or near) tolerances.
 
 
 def assert_same_values(got: object, want: object, peak: float | None = None, err_msg: str = "") -> None:
-    """Schedule values computed two ways (compiled and eager): bitwise on the CPU, within PEAK_ULPS on a GPU.
+    """Schedule values computed two ways (a compiled or fused kernel and eager operations): bitwise on the CPU,
+    within PEAK_ULPS on a GPU.
 
     ``peak`` is the schedule's largest magnitude (default: the largest of ``want``).
     """

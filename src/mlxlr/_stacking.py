@@ -31,8 +31,8 @@ from typing_extensions import override
 
 from ._native import Native, evaluate
 from ._schedule import Schedule
-from ._steps import IntPower, StepLike, as_step, since
-from ._validate import FLOAT32_MAX
+from ._steps import MAX_STEP, IntPower, StepLike, as_step, host_float, since
+from ._validate import FLOAT32_MAX, check_int
 
 PAST_END = 2**62
 """Above every step (steps are clipped at 2**60): the end of the last piece, and padding."""
@@ -208,6 +208,18 @@ class Stackable(Native):
             fused = self.__dict__["_fused"] = self._fuse()
         kernel, values = fused
         return kernel(t, *values)
+
+    @override
+    def at(self, step: int) -> float:
+        """The value at one step, evaluated as :meth:`values` evaluates: ``at(k) == values()[k]`` on every backend.
+
+        Example:
+            >>> import mlxlr
+            >>> mlxlr.Linear(0.0, 1.0, steps=4).at(1)
+            0.25
+        """
+        k = min(check_int("step", step, minimum=0, maximum=None), MAX_STEP)
+        return host_float(self.formula(mx.array([k], dtype=mx.int64))[0])
 
     def _fuse(self) -> tuple[Callable[..., mx.array], tuple[mx.array, ...]]:
         """The shared kernel of this schedule's kind and this schedule's numbers, as its inputs."""
