@@ -123,9 +123,25 @@ def ratio_row(label: str, times: dict[str, list[float]], a: str, b: str, **extra
         "a_seconds": statistics.median(times[a]),
         "b_seconds": statistics.median(times[b]),
         "ratio": [min(ratios), statistics.median(ratios), max(ratios)],
+        "median_95": median_interval(ratios),
         "repeats": len(ratios),
+        "ratios": ratios,
         **extra,
     }
+
+
+def median_interval(values: list[float]) -> list[float] | None:
+    """A 95% confidence interval of the median (order statistics, normal approximation); None below 10 values.
+
+    Whether a median ratio is resolved from 1: it is when the interval excludes 1.
+    """
+    n = len(values)
+    if n < 10:
+        return None
+    ordered = sorted(values)
+    half = 1.96 * math.sqrt(n) / 2
+    lo, hi = max(0, math.floor(n / 2 - half)), min(n - 1, math.ceil(n / 2 + half))
+    return [ordered[lo], ordered[hi]]
 
 
 # Training steps. ----------------------------------------------------------------
@@ -571,7 +587,9 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
         elif "ratio" in row:
             lo, med, hi = row["ratio"]
             sides = f"{_us(row['a_seconds'])} / {_us(row['b_seconds'])}"
-            print(f"  {row['label']:<88} {lo:6.3f} {med:6.3f} {hi:6.3f}   {sides}")
+            ci = row.get("median_95")
+            within = f"   median 95%: {ci[0]:.3f}..{ci[1]:.3f}" if ci else ""
+            print(f"  {row['label']:<88} {lo:6.3f} {med:6.3f} {hi:6.3f}   {sides}{within}")
         elif row["seconds"]:
             print(f"  {row['label']:<88} {_us(statistics.median(row['seconds']))}")
         else:
