@@ -154,7 +154,9 @@ def report(title: str, items: dict[str, Callable[[], object]], reps: int, target
     for name in items:
         ratios = [a / b for a, b in zip(times[name], times[base])]
         low, mid, high = min(ratios), statistics.median(ratios), max(ratios)
-        print(f"  {name:<50} {low:6.3f} {mid:6.3f} {high:6.3f}  {statistics.median(times[name]) * 1e6:9.1f} us")
+        ci = bench.median_interval(ratios)
+        within = f"  median 95%: {ci[0]:.3f}..{ci[1]:.3f}" if ci else ""
+        print(f"  {name:<50} {low:6.3f} {mid:6.3f} {high:6.3f}  {statistics.median(times[name]) * 1e6:9.1f} us{within}")
 
 
 def main() -> None:
