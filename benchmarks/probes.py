@@ -7,7 +7,8 @@ Usage::
 ``step``: a compiled AdamW step of the benchmark's MLP, one variant each
 (a constant learning rate; extra state arrays; mlxlr's schedules one by one;
 the next update's rate computed after this one; MLX's own scheduler path
-with formulas of every kind), each ratio to the constant learning rate.
+with formulas of every kind, Linear's exact form on int64 and int32 steps
+among them), each ratio to the constant learning rate.
 ``select``: ways to pick a 1000-piece join's active piece at one step,
 compiled, against one piece. Measured like the benchmark (``bench.interleave``:
 side by side, ten slices a repeat); the median, min and max of the ratios
@@ -78,6 +79,17 @@ def native(fn: Callable[[mx.array], mx.array]) -> Callable[[], optim.Optimizer]:
     return lambda: optim.AdamW(learning_rate=fn, weight_decay=0.01)
 
 
+def exact_linear(step: mx.array, dtype: mx.Dtype) -> mx.array:
+    """``Linear(0, P, W)``'s exact form (both fractions from integers) on a step converted to ``dtype``.
+
+    Beside MLX's float form (``step * c + lr``) it says what the integer operations cost a fused scalar
+    kernel on a GPU, where 64-bit integer arithmetic is slower than 32-bit.
+    """
+    t = mx.minimum(step, 2**30).astype(dtype)
+    done = mx.minimum(t, W)
+    return 0.0 * ((W - done).astype(mx.float32) / W) + P * (done.astype(mx.float32) / W)
+
+
 def step_variants() -> dict[str, Callable[[], object]]:
     constant = bench.OPTIMIZERS["constant"]
     return {
@@ -96,6 +108,8 @@ def step_variants() -> dict[str, Callable[[], object]]:
             native(lambda s: ((s.astype(mx.int64) * 3 + 1) // 7).astype(mx.float32) * 1e-9 + P)
         ),
         "MLX scheduler: a sine": mlp_step(native(lambda s: mx.sin(s.astype(mx.float32) * 1e-4) * 1e-5 + P)),
+        "MLX scheduler: Linear's exact form, int64 step": mlp_step(native(lambda s: exact_linear(s, mx.int64))),
+        "MLX scheduler: Linear's exact form, int32 step": mlp_step(native(lambda s: exact_linear(s, mx.int32))),
         "MLX scheduler: cosine_decay": mlp_step(native(optim.cosine_decay(P, T - W, F))),
         "MLX scheduler: join_schedules": mlp_step(bench.OPTIMIZERS["mlx"]),
     }
