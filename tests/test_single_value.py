@@ -20,6 +20,7 @@ import pytest
 import mlxlr
 from conftest import assert_same_values, stable_id
 from mlxlr import testing
+from test_kernels import kernels
 
 FAMILIES = [
     mlxlr.Linear(1e-3, 5e-4, 100),
@@ -46,17 +47,10 @@ def test_a_scalar_value_equals_the_formula_evaluated_op_by_op(schedule, dtype):
     assert [schedule.at(k) for k in STEPS] == want.tolist()  # at() evaluates as values() does: bitwise everywhere
 
 
-def _nodes(value: mx.array, tmp_path) -> list[str]:
-    """The operations of the graph that evaluates ``value`` (its unevaluated nodes)."""
-    dot = tmp_path / "graph.dot"
-    mx.export_to_dot(str(dot), value)
-    return [line.split('label ="')[1].split('"')[0] for line in dot.read_text().splitlines() if "label =" in line]
-
-
 @pytest.mark.parametrize("schedule", FAMILIES, ids=stable_id)
 def test_a_scalar_value_is_one_kernel_up_to_the_table_lookups(schedule, tmp_path):
-    fused = _nodes(schedule(mx.array(45, dtype=mx.uint64)), tmp_path)
-    op_by_op = _nodes(schedule(mx.array([45], dtype=mx.uint64)), tmp_path)  # an array of steps: values(), plots
+    fused = kernels(tmp_path, schedule(mx.array(45, dtype=mx.uint64)))
+    op_by_op = kernels(tmp_path, schedule(mx.array([45], dtype=mx.uint64)))  # an array of steps: values(), plots
     assert not any(n.startswith("Compiled") for n in op_by_op), op_by_op
     if isinstance(schedule, (mlxlr.Linear, mlxlr.CosineDecay)):
         assert len(fused) == 1 and fused[0].startswith("Compiled"), fused
