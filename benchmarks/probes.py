@@ -2,13 +2,18 @@
 
 Usage::
 
-    python benchmarks/probes.py [step] [select] [--reps N]
+    python benchmarks/probes.py [step] [place] [select] [--reps N]
 
 ``step``: a compiled AdamW step of the benchmark's MLP, one variant each
 (a constant learning rate; extra state arrays; mlxlr's schedules one by one;
 the next update's rate computed after this one; MLX's own scheduler path
 with formulas of every kind, Linear's exact form on int64 and int32 steps
 among them), each ratio to the constant learning rate.
+``place``: where a scheduled step's extra time goes, one change at a time
+(two instances of the constant step for the spread between like variants;
+the wrapper's schedule evaluated from the old step, in its own kernel
+instead of the increment's; on an ``int32`` step; a join as a chain of
+``where``; MLX's join as a user schedule in the wrapper).
 ``select``: ways to pick a 1000-piece join's active piece at one step,
 compiled, against one piece. Measured like the benchmark (``bench.interleave``:
 side by side, ten slices a repeat); the median, min and max of the ratios
@@ -115,6 +120,60 @@ def step_variants() -> dict[str, Callable[[], object]]:
     }
 
 
+class Placed(mlxlr.ScheduledOptimizer):
+    """The wrapper with its one schedule evaluated another way (``how``): the probe's variable."""
+
+    def __init__(self, optimizer: optim.Optimizer, schedule: mlxlr.Schedule, how: str) -> None:
+        self.how = how  # set first: the constructor evaluates the schedule
+        super().__init__(optimizer, learning_rate=schedule)
+
+    def _memo(self, step: mx.array, after: mx.array) -> dict[mlxlr.Schedule, mx.array]:
+        (s,) = self._distinct
+        if self.how == "old step":  # from the step before the increment: a kernel of its own
+            return {s: s.formula(step.astype(mx.int64))}
+        if self.how == "int32":
+            return {s: s.formula(after.astype(mx.int32), 1)}
+        if self.how == "chain":
+            return {s: s.chain(after.astype(mx.int64), 1)}
+        raise ValueError(f"how must be 'old step', 'int32' or 'chain', got {self.how!r}")
+
+
+class Closure(mlxlr.Schedule):
+    """An MLX schedule closure as a user's schedule (the wrapper's path for a schedule it cannot fuse)."""
+
+    def __init__(self, fn: Callable[[mx.array], mx.array]) -> None:
+        self.fn = fn
+
+    def __call__(self, step: mlxlr.StepLike) -> mx.array:
+        return self.fn(mx.array(step) if not isinstance(step, mx.array) else step)
+
+
+def placed(schedule: mlxlr.Schedule, how: str) -> Callable[[], optim.Optimizer]:
+    return lambda: Placed(optim.AdamW(learning_rate=0.0, weight_decay=0.01), schedule, how)
+
+
+def place_variants() -> dict[str, Callable[[], object]]:
+    constant = bench.OPTIMIZERS["constant"]
+    linear = mlxlr.Linear(0.0, P, W)
+    return {
+        "constant learning rate": mlp_step(constant),
+        "constant learning rate, another instance": mlp_step(constant),
+        "MLX scheduler: join_schedules": mlp_step(bench.OPTIMIZERS["mlx"]),
+        "ScheduledOptimizer, Constant": mlp_step(wrapped(mlxlr.Constant(P))),
+        "ScheduledOptimizer, Linear >> CosineDecay": mlp_step(wrapped(bench.ours_lr())),
+        "  ... from the old step (own kernel)": mlp_step(placed(bench.ours_lr(), "old step")),
+        "  ... on an int32 step": mlp_step(placed(bench.ours_lr(), "int32")),
+        "  ... as a chain of where": mlp_step(placed(bench.ours_lr(), "chain")),
+        "ScheduledOptimizer, MLX's join as a user schedule": mlp_step(wrapped(Closure(bench.mlx_lr()))),
+        "ScheduledOptimizer, Linear": mlp_step(wrapped(linear)),
+        "  ... Linear from the old step (own kernel)": mlp_step(placed(linear, "old step")),
+        "  ... Linear on an int32 step": mlp_step(placed(linear, "int32")),
+        "MLX scheduler: linear_schedule": mlp_step(native(optim.linear_schedule(0.0, P, W))),
+        "MLX scheduler: Linear's exact form, int64 step": mlp_step(native(lambda s: exact_linear(s, mx.int64))),
+        "MLX scheduler: Linear's exact form, int32 step": mlp_step(native(lambda s: exact_linear(s, mx.int32))),
+    }
+
+
 def select_variants() -> dict[str, Callable[[], object]]:
     n, length = 1000, bench.PIECE
     starts = mx.array([length * i for i in range(n)], dtype=mx.int64)
@@ -175,16 +234,18 @@ def report(title: str, items: dict[str, Callable[[], object]], reps: int, target
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    parser.add_argument("probes", nargs="*", help="step, select or both (the default)")
+    parser.add_argument("probes", nargs="*", help="step, place, select (default: step and select)")
     parser.add_argument("--reps", type=int, default=41, help="repeats of each ratio (default 41)")
     cfg = parser.parse_args()
     cfg.probes = cfg.probes or ["step", "select"]
-    if not set(cfg.probes) <= {"step", "select"}:
-        parser.error(f"probes must be step or select, got {cfg.probes}")
+    if not set(cfg.probes) <= {"step", "place", "select"}:
+        parser.error(f"probes must be step, place or select, got {cfg.probes}")
     mx.eval(mx.array(0.0) + 1)
     print(f"mlxlr probes: {bench.environment()['versions']} on {mx.default_device()}")
     if "step" in cfg.probes:
         report("Compiled MLP step, AdamW", step_variants(), cfg.reps, 0.1)
+    if "place" in cfg.probes:
+        report("Compiled MLP step, AdamW: where a schedule's time goes", place_variants(), cfg.reps, 0.1)
     if "select" in cfg.probes:
         report("One value of a 1000-piece join, compiled", select_variants(), cfg.reps, 0.05)
 
