@@ -680,8 +680,11 @@ def main() -> None:
         "--cap", type=float, help="seconds allowed to one of MLX's slow compiles (default 120, quick 20)"
     )
     parser.add_argument("--only", nargs="+", choices=SECTIONS, default=list(SECTIONS), help="the sections to run")
-    parser.add_argument("--sizes", type=int, nargs="+", default=list(SIZES), help="pieces of the joins compared")
+    parser.add_argument(
+        "--sizes", type=int, nargs="*", default=list(SIZES), help="pieces of the joins compared (none: one piece only)"
+    )
     parser.add_argument("--train-reps", type=int, help="repeats of the training-step ratios (default 21, quick 11)")
+    parser.add_argument("--first-reps", type=int, help="fresh processes per first call measured (default 5)")
     parser.add_argument("--markdown", type=Path, help="print a JSON report's tables in Markdown, run nothing")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     cfg = parser.parse_args()
@@ -689,7 +692,8 @@ def main() -> None:
         print(markdown(json.loads(cfg.markdown.read_text())))
         return
     cfg.cap = cfg.cap if cfg.cap is not None else (20.0 if cfg.quick else 120.0)
-    cfg.reps, cfg.first_reps = (5, 5) if cfg.quick else (9, 5)
+    cfg.reps = 5 if cfg.quick else 9
+    cfg.first_reps = cfg.first_reps or 5
     cfg.train_reps = cfg.train_reps or (11 if cfg.quick else 21)
     cfg.target = 0.02 if cfg.quick else 0.05
     cfg.train_target = 0.1
