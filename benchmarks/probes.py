@@ -165,6 +165,7 @@ def place_variants() -> dict[str, Callable[[], object]]:
         "  ... on an int32 step": mlp_step(placed(bench.ours_lr(), "int32")),
         "  ... as a chain of where": mlp_step(placed(bench.ours_lr(), "chain")),
         "ScheduledOptimizer, MLX's join as a user schedule": mlp_step(wrapped(Closure(bench.mlx_lr()))),
+        "MLX scheduler: mlxlr's Linear >> CosineDecay": mlp_step(native(bench.ours_lr())),
         "ScheduledOptimizer, Linear": mlp_step(wrapped(linear)),
         "  ... Linear from the old step (own kernel)": mlp_step(placed(linear, "old step")),
         "  ... Linear on an int32 step": mlp_step(placed(linear, "int32")),
