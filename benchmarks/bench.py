@@ -33,6 +33,7 @@ import json
 import math
 import os
 import platform
+import random
 import re
 import shutil
 import signal
@@ -248,16 +249,53 @@ VIEWS = {"Broadcast", "ExpandDims", "Reshape", "Squeeze", "Transpose"}
 
 
 def bench_train(cfg: argparse.Namespace) -> list[dict[str, Any]]:
+    """Each optimizer's compiled step, ``cfg.instances`` instances of each (``instance_row``), interleaved."""
     rows = []
+    k = cfg.instances
     for model_name in MODELS:
-        items = {name: train_step(model_name, name)[0] for name in OPTIMIZERS}
+        items = {f"{name}#{i}": train_step(model_name, name)[0] for i in range(k) for name in OPTIMIZERS}
         times = interleave(items, cfg.train_reps, cfg.train_target)
+        row = ratio_row if k == 1 else instance_row
+        names = {name: f"{name}#0" for name in OPTIMIZERS} if k == 1 else {name: name for name in OPTIMIZERS}
         for name in ("mlxlr", "mlx", "mlxlr3"):
-            rows.append(
-                ratio_row(f"{model_name}: {LABELS[name]} / constant", times, name, "constant", model=model_name)
-            )
-        rows.append(ratio_row(f"{model_name}: mlxlr / MLX's join_schedules", times, "mlxlr", "mlx", model=model_name))
+            label = f"{model_name}: {LABELS[name]} / constant"
+            rows.append(row(label, times, names[name], names["constant"], model=model_name))
+        label = f"{model_name}: mlxlr / MLX's join_schedules"
+        rows.append(row(label, times, names["mlxlr"], names["mlx"], model=model_name))
     return rows
+
+
+def instance_row(label: str, times: dict[str, list[float]], a: str, b: str, **extra: Any) -> dict[str, Any]:
+    """The ratio ``a / b`` over several instances of each (``a#0``, ``a#1``...): what one instance cannot say.
+
+    On a GPU two instances of one compiled step (the same model, optimizer and
+    schedule, built again) can differ by a few per cent, resolved by their
+    repeats: allocations and the kernel graph's dependencies differ from one
+    instance to the next. So the instance is the unit of the ratio: each
+    instance's time is the median of its repeats; the ratio is the median of
+    ``a``'s instances over the median of ``b``'s; min and max are over every
+    pair of instances; its 95% interval resamples the instances (bootstrap).
+    """
+    per = {name: [statistics.median(ts) for key, ts in times.items() if key.split("#")[0] == name] for name in (a, b)}
+    pairs = [x / y for x in per[a] for y in per[b]]
+    rng = random.Random(0)
+    boot = sorted(
+        statistics.median(rng.choices(per[a], k=len(per[a]))) / statistics.median(rng.choices(per[b], k=len(per[b])))
+        for _ in range(2000)
+    )
+    return {
+        "label": label,
+        "a": a,
+        "b": b,
+        "a_seconds": statistics.median(per[a]),
+        "b_seconds": statistics.median(per[b]),
+        "ratio": [min(pairs), statistics.median(per[a]) / statistics.median(per[b]), max(pairs)],
+        "median_95": [boot[49], boot[1949]],
+        "repeats": len(next(iter(times.values()))),
+        "instances": len(per[a]),
+        "instance_seconds": per,
+        **extra,
+    }
 
 
 def bench_traces(cfg: argparse.Namespace) -> list[dict[str, Any]]:
@@ -589,6 +627,7 @@ def print_rows(title: str, rows: list[dict[str, Any]]) -> None:
             sides = f"{_us(row['a_seconds'])} / {_us(row['b_seconds'])}"
             ci = row.get("median_95")
             within = f"   median 95%: {ci[0]:.3f}..{ci[1]:.3f}" if ci else ""
+            within += f" ({row['instances']} instances each)" if "instances" in row else ""
             print(f"  {row['label']:<88} {lo:6.3f} {med:6.3f} {hi:6.3f}   {sides}{within}")
         elif row["seconds"]:
             print(f"  {row['label']:<88} {_us(statistics.median(row['seconds']))}")
@@ -684,6 +723,8 @@ def main() -> None:
         "--sizes", type=int, nargs="*", default=list(SIZES), help="pieces of the joins compared (none: one piece only)"
     )
     parser.add_argument("--train-reps", type=int, help="repeats of the training-step ratios (default 21, quick 11)")
+    parser.add_argument("--instances", type=int, default=1, help="instances of each compiled training step (default 1)")
+    parser.add_argument("--train-target", type=float, default=0.1, help="seconds of steps per item a repeat")
     parser.add_argument("--first-reps", type=int, help="fresh processes per first call measured (default 5)")
     parser.add_argument("--markdown", type=Path, help="print a JSON report's tables in Markdown, run nothing")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
@@ -696,7 +737,6 @@ def main() -> None:
     cfg.first_reps = cfg.first_reps or 5
     cfg.train_reps = cfg.train_reps or (11 if cfg.quick else 21)
     cfg.target = 0.02 if cfg.quick else 0.05
-    cfg.train_target = 0.1
     if cfg.child:
         mode, *rest = cfg.child
         if mode == "section":
@@ -716,6 +756,7 @@ def main() -> None:
         "repeats": cfg.reps,
         "first_call_repeats": cfg.first_reps,
         "train_repeats": cfg.train_reps,
+        "train_instances": cfg.instances,
         "join_sizes": cfg.sizes,
     }
     report["results"] = {}
@@ -727,6 +768,8 @@ def main() -> None:
         # 60 us after the training sections and 30 us in a fresh process.
         options = ["--quick"] if cfg.quick else []
         options += ["--cap", str(cfg.cap), "--train-reps", str(cfg.train_reps), "--sizes", *map(str, cfg.sizes)]
+        options += ["--instances", str(cfg.instances), "--train-target", str(cfg.train_target)]
+        options += ["--first-reps", str(cfg.first_reps)]
         out = child(["section", section], None, cold=False, options=options)
         if "rows" not in out:
             raise SystemExit(f"section {section}: {out.get('skipped')}")
