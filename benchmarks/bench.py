@@ -729,6 +729,10 @@ def main() -> None:
     parser.add_argument("--markdown", type=Path, help="print a JSON report's tables in Markdown, run nothing")
     parser.add_argument("--child", nargs="+", help=argparse.SUPPRESS)
     cfg = parser.parse_args()
+    for name in ("instances", "train_reps", "first_reps"):
+        value = getattr(cfg, name)
+        if value is not None and value < 1:
+            parser.error(f"--{name.replace('_', '-')} must be at least 1, got {value}")
     if cfg.markdown:
         print(markdown(json.loads(cfg.markdown.read_text())))
         return
