@@ -7,7 +7,9 @@ Usage::
 Every ratio is measured inside one process with its two sides interleaved
 (each repeat cut in ten slices, the sides taking turns slice by slice, the
 order rotating), and reported as the minimum, median and maximum of the
-per-repeat ratios (at least 5 repeats).
+per-repeat ratios (at least 5 repeats). With ``--instances K`` the training
+ratios take the instance as their unit instead (``instance_row``): on a GPU
+two instances of one compiled step can differ by more than their repeats.
 First compiled calls are measured in a fresh subprocess each, with an empty
 kernel cache (``TMPDIR`` and ``MLX_PTX_CACHE_DIR`` point to a new folder):
 MLX caches compiled kernels in memory and on disk, so a second compile in the

@@ -10,10 +10,12 @@ the next update's rate computed after this one; MLX's own scheduler path
 with formulas of every kind, Linear's exact form on int64 and int32 steps
 among them), each ratio to the constant learning rate.
 ``place``: where a scheduled step's extra time goes, one change at a time
-(two instances of the constant step for the spread between like variants;
-the wrapper's schedule evaluated from the old step, in its own kernel
-instead of the increment's; on an ``int32`` step; a join as a chain of
-``where``; MLX's join as a user schedule in the wrapper).
+(two instances of the constant step, and the join's ``chain`` called
+directly, which for two pieces of two families builds the wrapper's own
+graph: the spread between like variants; the wrapper's schedule evaluated
+from the old step, in its own kernel instead of the increment's; on an
+``int32`` step; MLX's join as a user schedule in the wrapper; mlxlr's
+schedule as MLX's own scheduler; Linear's exact form through MLX's path).
 ``select``: ways to pick a 1000-piece join's active piece at one step,
 compiled, against one piece. Measured like the benchmark (``bench.interleave``:
 side by side, ten slices a repeat); the median, min and max of the ratios
@@ -163,7 +165,7 @@ def place_variants() -> dict[str, Callable[[], object]]:
         "ScheduledOptimizer, Linear >> CosineDecay": mlp_step(wrapped(bench.ours_lr())),
         "  ... from the old step (own kernel)": mlp_step(placed(bench.ours_lr(), "old step")),
         "  ... on an int32 step": mlp_step(placed(bench.ours_lr(), "int32")),
-        "  ... as a chain of where": mlp_step(placed(bench.ours_lr(), "chain")),
+        "  ... its chain called directly (the same graph)": mlp_step(placed(bench.ours_lr(), "chain")),
         "ScheduledOptimizer, MLX's join as a user schedule": mlp_step(wrapped(Closure(bench.mlx_lr()))),
         "MLX scheduler: mlxlr's Linear >> CosineDecay": mlp_step(native(bench.ours_lr())),
         "ScheduledOptimizer, Linear": mlp_step(wrapped(linear)),
